@@ -1,0 +1,1 @@
+"""The `agentwrite` and `longweave` commands."""

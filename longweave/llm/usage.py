@@ -1,0 +1,147 @@
+"""What a model call cost, and the record of every call a pipeline made.
+
+`Usage` totals calls, prompt and completion tokens and seconds, overall and per role (the
+agent that made the call: "worker", "planner"...). It is updated from any thread or task, so
+it takes a lock. `Trace` keeps each call's exact rendered messages and reply, so a user can
+see every prompt (``print(result.trace)``), as dspy's ``inspect_history`` does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(slots=True)
+class Completion:
+    """One reply from a model.
+
+    Attributes:
+        text: the generated text.
+        prompt_tokens: tokens in the prompt, as the backend counted them (estimated if it can't).
+        completion_tokens: tokens generated.
+        finish_reason: "stop" (natural end or stop sequence), "length" (hit max_tokens), ...
+        model: the model that answered.
+        seconds: wall time of the call, retries included (filled in by `LLM.complete`).
+        raw: the backend's own response object, for debugging; never serialised.
+    """
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+    model: str = ""
+    seconds: float = 0.0
+    raw: object = field(default=None, repr=False, compare=False)
+
+
+@dataclass(slots=True)
+class UsageStats:
+    """Counters for one role (or the total)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: UsageStats) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.seconds += other.seconds
+
+
+class Usage:
+    """Thread-safe running totals, overall and per role.
+
+    Example:
+        >>> u = Usage(); u.record(Completion("hi", 3, 1, seconds=0.5), role="writer")
+        >>> u.total.calls, u.by_role["writer"].prompt_tokens
+        (1, 3)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = UsageStats()
+        self.by_role: dict[str, UsageStats] = {}
+
+    def record(self, completion: Completion, role: str | None = None) -> None:
+        one = UsageStats(1, completion.prompt_tokens, completion.completion_tokens, completion.seconds)
+        with self._lock:
+            self.total.add(one)
+            self.by_role.setdefault(role or "default", UsageStats()).add(one)
+
+    def merge(self, other: Usage) -> None:
+        with self._lock:
+            self.total.add(other.total)
+            for role, stats in other.by_role.items():
+                self.by_role.setdefault(role, UsageStats()).add(stats)
+
+    def to_dict(self) -> dict:
+        with self._lock:
+            return {
+                "total": asdict(self.total),
+                "by_role": {r: asdict(s) for r, s in self.by_role.items()},
+            }
+
+    def __repr__(self) -> str:
+        t = self.total
+        return (
+            f"Usage(calls={t.calls}, prompt_tokens={t.prompt_tokens}, "
+            f"completion_tokens={t.completion_tokens}, seconds={t.seconds:.2f})"
+        )
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One model call as it happened: who asked, exactly what was sent, what came back."""
+
+    role: str
+    messages: list[dict]
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    finish_reason: str = "stop"
+    meta: dict = field(default_factory=dict)
+
+
+class Trace:
+    """An append-only list of `CallRecord`, safe to share between concurrent agents."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.records: list[CallRecord] = []
+
+    def add(self, record: CallRecord) -> None:
+        with self._lock:
+            self.records.append(record)
+
+    def by_role(self, role: str) -> list[CallRecord]:
+        return [r for r in self.records if r.role == role]
+
+    def __iter__(self) -> Iterator[CallRecord]:
+        return iter(list(self.records))
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> CallRecord:
+        return self.records[i]
+
+    def __str__(self) -> str:
+        lines = []
+        for i, r in enumerate(self.records):
+            lines.append(
+                f"--- call {i} [{r.role}] {r.prompt_tokens}+{r.completion_tokens} tokens, "
+                f"{r.seconds:.2f}s, finish={r.finish_reason}"
+            )
+            for m in r.messages:
+                lines.append(f"[{m['role']}]\n{m['content']}")
+            lines.append(f"[reply]\n{r.text}")
+        return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""What every pipeline shares: the result shape and the sync/async entry points.
+
+A pipeline is a class that builds a compiled LangGraph graph (``.graph``) and runs it.
+`Pipeline.run` is the synchronous entry point for scripts and notebooks; `arun` is the
+async one. Each result carries the pipeline's output plus ``trace`` (every model call with
+its exact prompt) and ``usage`` (calls, tokens, seconds, per role).
+
+Deliberately not here: anything graph-specific; each pipeline module owns its graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from longweave._sync import run_sync
+from longweave.llm import LLM, Trace, Usage, load_llm
+from longweave.prompts import PromptOverride, PromptTemplate, load_prompt
+
+
+@dataclass
+class Result:
+    """Common part of every pipeline's result.
+
+    Attributes:
+        trace: every model call the run made, with its rendered messages.
+        usage: totals of those calls, overall and per role.
+        seconds: wall time of the run.
+    """
+
+    trace: Trace = field(default_factory=Trace)
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+
+
+class Pipeline:
+    """Base of the pipelines: holds the model and the prompt overrides.
+
+    Subclasses implement ``async def arun(...)`` and usually a ``graph`` property.
+    """
+
+    def __init__(self, llm: LLM | str, *, prompts: dict[str, PromptOverride] | None = None) -> None:
+        self.llm = load_llm(llm)
+        self._prompt_overrides = dict(prompts or {})
+
+    def prompt(self, agent: str) -> PromptTemplate:
+        """The prompt template `agent` uses in this pipeline (packaged, or the user's override)."""
+        return load_prompt(agent, self._prompt_overrides.get(agent))
+
+    async def arun(self, *args, **kwargs) -> Result:
+        raise NotImplementedError
+
+    def run(self, *args, **kwargs) -> Result:
+        """Run the pipeline to completion from synchronous code (also inside Jupyter)."""
+        return run_sync(self.arun(*args, **kwargs))
