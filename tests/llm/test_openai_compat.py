@@ -126,3 +126,22 @@ def test_one_client_per_event_loop():
         llm = make(server)
         assert llm.complete_sync("a").text == "a"
         assert llm.complete_sync("b").text == "b"  # a second asyncio.run() must not break
+
+
+def test_backends_dropped_without_close_do_not_hang_later_calls():
+    # Regression: leaked clients left sockets registered on the shared sync loop; a reused fd
+    # then swallowed a new connection's reply and the call hung until its timeout.
+    for _ in range(8):
+        with FakeOpenAIServer(latency=0.02) as server:
+            llm = load_llm(f"openai:m@{server.url}", max_concurrency=16, timeout=10, max_retries=0)
+            assert len(llm.generate_many_sync([str(i) for i in range(32)])) == 32
+            del llm
+
+
+def test_close_releases_the_connections_and_the_backend_still_works():
+    with FakeOpenAIServer() as server:
+        llm = make(server)
+        assert llm.complete_sync("a").text == "a"
+        llm.close()
+        llm.close()  # twice is fine
+        assert llm.complete_sync("b").text == "b"
