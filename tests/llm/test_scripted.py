@@ -67,3 +67,22 @@ def test_openai_spec_parsing(monkeypatch):
 def test_missing_gguf_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="no GGUF file"):
         load_llm(f"gguf:{tmp_path / 'missing.gguf'}")
+
+
+def test_local_falls_back_to_transformers_without_llama_cpp(monkeypatch):
+    import sys
+
+    import longweave.llm.hf as hf
+    from longweave.llm.local import embedded_model_path, load_local
+
+    seen = {}
+
+    class Recorder:
+        def __init__(self, model_or_path, **options):
+            seen.update(model_or_path=model_or_path, **options)
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp now fails
+    monkeypatch.setattr(hf, "HuggingFace", Recorder)
+    assert isinstance(load_local(context_window=2048), Recorder)
+    path = embedded_model_path()
+    assert seen == {"model_or_path": str(path.parent), "gguf_file": path.name, "context_window": 2048}
