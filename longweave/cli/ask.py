@@ -59,7 +59,7 @@ class _Reporter:
         if not self.enabled:
             return
         if self._progress is not None:
-            self._progress.console.log(message)
+            self._progress.console.print(f"longweave: {message}")
         else:
             print(f"longweave: {message}", file=sys.stderr, flush=True)
 

@@ -74,3 +74,28 @@ def test_user_mistakes_are_one_line_and_status_2(corpus, tmp_path, args, message
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1].startswith("error:") and message in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_ask_runs_cleanly_with_the_embedded_model(tmp_path):
+    pytest.importorskip("llama_cpp")
+    doc = tmp_path / "notes.md"
+    doc.write_text("# Notes\n\nThe meeting is on Tuesday in room 4.\n\nLunch is at noon.\n")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "longweave.cli.main",
+            "ask",
+            str(doc),
+            "When is the meeting?",
+            "--model",
+            "local",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() and "worker" in res.stderr and "Traceback" not in res.stderr
