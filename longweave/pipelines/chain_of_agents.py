@@ -19,6 +19,7 @@ the paper reports the same limit).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from langgraph.graph import END, START, StateGraph
 
 from longweave.agents.manager import answer_from_unit
 from longweave.agents.worker import render_worker, write_unit
-from longweave.errors import BudgetError, InputError
+from longweave.errors import BudgetError, ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.pipelines._reading import (
     RUN_KEY,
@@ -54,6 +55,7 @@ class CoAState(TypedDict, total=False):
     """Graph state: the next chunk's index and the current CU (short), then the answer."""
 
     query: str | None
+    fingerprint: str
     index: int
     unit: str
     answer: str
@@ -80,6 +82,9 @@ class ChainOfAgents(Pipeline):
         answer_tokens: the manager's output limit; default 256 with a query, 1,024 without.
         temperature: 0, as in the paper.
         prompts: overrides for "worker", "worker_summary", "manager", "manager_summary".
+        checkpointer: a LangGraph checkpointer (e.g. ``SqliteSaver`` / ``AsyncSqliteSaver``
+            from ``langgraph-checkpoint-sqlite``); with it, a run given a ``thread_id`` that
+            stopped part-way (a crash, a failing server) resumes at the next chunk.
 
     Example:
         >>> from longweave.llm import ScriptedLLM
@@ -98,8 +103,10 @@ class ChainOfAgents(Pipeline):
         answer_tokens: int | None = None,
         temperature: float = 0.0,
         prompts: dict[str, PromptOverride] | None = None,
+        checkpointer=None,
     ) -> None:
         super().__init__(llm, prompts=prompts)
+        self.checkpointer = checkpointer
         self.chunk_tokens = chunk_tokens
         self.window = window or min(PAPER_WINDOW, self.llm.context_window)
         self.cu_tokens = cu_tokens
@@ -146,7 +153,7 @@ class ChainOfAgents(Pipeline):
             g.add_edge(START, "worker")
             g.add_conditional_edges("worker", self._next, ["worker", "manager"])
             g.add_edge("manager", END)
-            self._graph = g.compile()
+            self._graph = g.compile(checkpointer=self.checkpointer)
         return self._graph
 
     async def _worker(self, state: CoAState, config: RunnableConfig) -> CoAState:
@@ -195,6 +202,7 @@ class ChainOfAgents(Pipeline):
         query: str | None = None,
         *,
         on_progress: Progress | None = None,
+        thread_id: str | None = None,
     ) -> ReadingResult:
         """Answer `query` about `document` (or summarise it when `query` is None).
 
@@ -203,6 +211,8 @@ class ChainOfAgents(Pipeline):
                 of strings (read chunk by chunk, never held whole in memory).
             query: the question; None for a summary.
             on_progress: called as ``(stage, done, total)`` after each worker and the manager.
+            thread_id: with a checkpointer, the run's id: an unfinished run with this id
+                resumes where it stopped (``communication_units`` then lists only new ones).
 
         Raises:
             InputError: the document is empty.
@@ -223,11 +233,24 @@ class ChainOfAgents(Pipeline):
             raise InputError("the document is empty; pass text to read.")
         run = _Run(feed, query, self._cu_tokens(query), Trace(), on_progress)
         started = time.monotonic()
-        limit = (feed.total or 10_000_000) + 10
-        state = await self.graph.ainvoke(
-            {"query": query, "index": 0, "unit": ""},
-            {"configurable": {RUN_KEY: run}, "recursion_limit": limit},
-        )
+        config = {"configurable": {RUN_KEY: run}, "recursion_limit": (feed.total or 10_000_000) + 10}
+        fingerprint = _fingerprint(document, query, chunk_tokens)
+        start: CoAState | None = {"query": query, "fingerprint": fingerprint, "index": 0, "unit": ""}
+        if thread_id is not None:
+            if self.checkpointer is None:
+                raise ConfigError("thread_id needs a checkpointer: ChainOfAgents(llm, checkpointer=...).")
+            config["configurable"]["thread_id"] = thread_id
+            saved = await self.graph.aget_state(config)
+            if saved.next and saved.values.get("index", 0) > 0:
+                if saved.values.get("fingerprint") != fingerprint:
+                    raise InputError(
+                        f"thread {thread_id!r} was started on another document, question or chunk "
+                        "size; use a new thread_id, or pass the same input to resume."
+                    )
+                start = None  # resume after the last finished worker
+                if on_progress:
+                    on_progress("worker", saved.values["index"], feed.total)
+        state = await self.graph.ainvoke(start, config)
         if feed.total is None:
             doc_tokens = sum(r.prompt_tokens for r in run.trace.by_role("worker"))  # upper bound
         return ReadingResult(
@@ -240,6 +263,16 @@ class ChainOfAgents(Pipeline):
             communication_units=run.units,
             document_tokens=doc_tokens,
         )
+
+
+def _fingerprint(document, query: str | None, chunk_tokens: int) -> str:
+    """Identifies a run's input, so a resumed thread cannot continue on different text."""
+    digest = hashlib.sha1(f"{query}\x00{chunk_tokens}\x00".encode())
+    if isinstance(document, str):
+        digest.update(document.encode("utf-8", "surrogatepass"))
+    else:
+        digest.update(repr(getattr(document, "name", "stream")).encode())
+    return digest.hexdigest()
 
 
 __all__ = ["ChainOfAgents", "CoAState"]

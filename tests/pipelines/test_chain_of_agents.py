@@ -1,3 +1,4 @@
+import asyncio
 import io
 
 import pytest
@@ -103,3 +104,44 @@ def test_graph_shape():
     mermaid = ChainOfAgents(rule_reader()).graph.get_graph().draw_mermaid()
     assert "worker" in mermaid and "manager" in mermaid
     assert "worker -.-> manager" in mermaid and "worker -.-> worker" in mermaid
+
+
+def test_a_stopped_run_resumes_at_the_next_chunk(tmp_path, two_hop_100k):
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from longweave.errors import ServerError
+    from longweave.llm import LLM, RetryPolicy
+
+    task = two_hop_100k
+
+    class Failing(LLM):
+        """The rule reader, whose server dies on the 8th call."""
+
+        def __init__(self):
+            super().__init__(retry=RetryPolicy(max_retries=0))
+            self.inner, self.n = rule_reader(), 0
+
+        async def generate(self, messages, **params):
+            self.n += 1
+            if self.n == 8:
+                raise ServerError("server went away")
+            return await self.inner.generate(messages, **params)
+
+    async def scenario():
+        async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "ck.db")) as saver:
+            with pytest.raises(ServerError):
+                await ChainOfAgents(Failing(), checkpointer=saver).arun(
+                    task.document, task.question, thread_id="t"
+                )
+            second = rule_reader()
+            coa = ChainOfAgents(second, checkpointer=saver)
+            with pytest.raises(InputError, match="another document"):
+                await coa.arun(task.document + " More.", task.question, thread_id="t")
+            result = await coa.arun(task.document, task.question, thread_id="t")
+            return result, second
+
+    result, second = asyncio.run(scenario())
+    assert result.answer == task.answer
+    assert len(second.calls) == result.chunks - 7 + 1  # workers 8.. and the manager
+    with pytest.raises(ConfigError, match="checkpointer"):
+        ChainOfAgents(rule_reader()).run("text", "Q?", thread_id="x")
