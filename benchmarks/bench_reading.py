@@ -72,8 +72,8 @@ def summarise(method: str, length: int, runs: list[dict], doc_tokens: float, hop
     return [
         method,
         f"{length // 1000}k",
-        f"{sum(acc1)}/{len(acc1)}",
-        f"{sum(acc2)}/{len(acc2)}",
+        f"{int(sum(acc1))}/{len(acc1)}",
+        f"{int(sum(acc2))}/{len(acc2)}",
         f"{prompt:,.0f}",
         f"{prompt / doc_tokens:.2f}",
         f"{statistics.mean(r['seconds'] for r in done):.2f}",
@@ -107,7 +107,9 @@ def bench_local(lengths=(4_000, 8_000, 16_000)) -> None:
     methods = {
         "coa": lambda: ChainOfAgents(llm, cu_tokens=128, answer_tokens=24),
         "rag (minilm, k=5)": lambda: RAG(llm, embedder="minilm", answer_tokens=24),
-        "rtr (minilm, k=8)": lambda: RetrieveThenReason(llm, embedder="minilm", quote_tokens=160, answer_tokens=24),
+        "rtr (minilm, k=8)": lambda: RetrieveThenReason(
+            llm, embedder="minilm", quote_tokens=160, answer_tokens=24
+        ),
         "full": lambda: FullContext(llm, answer_tokens=24),
     }
     rows = []
@@ -157,7 +159,14 @@ def bench_overhead(tokens: int = 1_000_000) -> None:
     result = coa.run(task.document, task.question)
     total = time.monotonic() - started
     rows = [
-        [f"{task.tokens:,}", len(chunks), f"{chunking:.2f}", f"{total:.2f}", f"{total - chunking:.2f}", result.chunks]
+        [
+            f"{task.tokens:,}",
+            len(chunks),
+            f"{chunking:.2f}",
+            f"{total:.2f}",
+            f"{total - chunking:.2f}",
+            result.chunks,
+        ]
     ]
     table(rows, ["doc tokens", "chunks", "tokenise+chunk s", "run s", "overhead s", "worker calls"])
 
@@ -193,7 +202,19 @@ def bench_rag() -> None:
             ]
         )
         assert isinstance(index, RAGIndex)
-    table(rows, ["embedder", "doc tokens", "passages", "index s", "passages/s", "tokens/s", "search p50 ms", "p95 ms"])
+    table(
+        rows,
+        [
+            "embedder",
+            "doc tokens",
+            "passages",
+            "index s",
+            "passages/s",
+            "tokens/s",
+            "search p50 ms",
+            "p95 ms",
+        ],
+    )
 
 
 def main() -> None:

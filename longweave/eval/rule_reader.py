@@ -5,7 +5,7 @@ the tagged sections of longweave's packaged prompts (``<source>``, ``<previous_n
 ``<notes>``, ``<passages>``, ``<document>``, ``<evidence>``, ``<question>``):
 
 - worker: keeps the previous notes and copies every sentence of its chunk that shares at least
-  two content words with the question, or names someone the notes already name (a bridge);
+  two content words with the question, or names someone the notes (or those sentences) name;
 - extractor: quotes the sentences that qualify the same way, verbatim (plus a fabricated one
   if asked, to exercise verification);
 - manager, reader, reasoner: answer a needle question (`longweave.eval.needles.solve`) from
@@ -93,6 +93,10 @@ def rule_reader(
                 first = _SENTENCE.split(source.strip(), maxsplit=1)[0]
                 return f"{previous} {first}".strip()
             found = relevant_sentences(source, question, _names(previous))
+            # A second pass picks up facts about names this very chunk introduced.
+            found += [
+                s for s in relevant_sentences(source, question, _names(" ".join(found))) if s not in found
+            ]
             kept = [s for s in found if s not in previous]
             return " ".join([previous, *kept]).strip() or "(nothing relevant yet)"
         document = _section(text, "document")
