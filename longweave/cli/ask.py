@@ -136,8 +136,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ask(
-        files: Annotated[list[Path], typer.Argument(help="Files to read (text, Markdown, HTML, PDF).")],
-        question: Annotated[str, typer.Argument(help="The question, quoted.")],
+        files: Annotated[
+            list[Path], typer.Argument(metavar="FILE", help="Files to read (text, Markdown, HTML, PDF).")
+        ],
+        question: Annotated[str, typer.Argument(metavar="QUESTION", help="The question, quoted.")],
         method: Annotated[str, typer.Option("--method", "-m", help="coa | rag | rtr | full")] = "coa",
         model: Annotated[str, typer.Option("--model", help="Model spec (see `longweave models`).")] = "local",
         embedder: Annotated[
@@ -174,7 +176,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def summarize(
-        files: Annotated[list[Path], typer.Argument(help="Files to summarise (text, Markdown, HTML, PDF).")],
+        files: Annotated[
+            list[Path],
+            typer.Argument(metavar="FILE", help="Files to summarise (text, Markdown, HTML, PDF)."),
+        ],
         model: Annotated[str, typer.Option("--model", help="Model spec (see `longweave models`).")] = "local",
         chunk_tokens: Annotated[int | None, typer.Option("--chunk-tokens", help="Tokens per chunk.")] = None,
         cu_tokens: Annotated[
