@@ -88,6 +88,7 @@ class ChunkFeed:
         self._iter = None if isinstance(chunks, list) else chunks
         self._held: dict[int, Chunk] = {}
         self._read = 0
+        self._streamed_tokens = 0
 
     @property
     def total(self) -> int | None:
@@ -96,11 +97,19 @@ class ChunkFeed:
     def _pull(self, i: int) -> bool:
         while self._read <= i:
             try:
-                self._held[self._read] = next(self._iter)
+                self._held[self._read] = piece = next(self._iter)
             except StopIteration:
                 return False
             self._read += 1
+            self._streamed_tokens += piece.tokens
         return True
+
+    @property
+    def tokens(self) -> int:
+        """Tokens of all chunks (for a stream: of the chunks read so far)."""
+        if self._list is not None:
+            return sum(c.tokens for c in self._list)
+        return self._streamed_tokens
 
     def has(self, i: int) -> bool:
         if self._list is not None:

@@ -225,10 +225,8 @@ class ChainOfAgents(Pipeline):
             document = document.text
         if isinstance(document, str):
             feed = ChunkFeed(chunk(document, chunk_tokens, tok))
-            doc_tokens = sum(c.tokens for c in feed._list)
         else:
             feed = ChunkFeed(iter_chunks(document, chunk_tokens, tok))
-            doc_tokens = 0
         if not feed.has(0) or not str(feed.get(0)).strip() and not feed.has(1):
             raise InputError("the document is empty; pass text to read.")
         run = _Run(feed, query, self._cu_tokens(query), Trace(), on_progress)
@@ -251,8 +249,6 @@ class ChainOfAgents(Pipeline):
                 if on_progress:
                     on_progress("worker", saved.values["index"], feed.total)
         state = await self.graph.ainvoke(start, config)
-        if feed.total is None:
-            doc_tokens = sum(r.prompt_tokens for r in run.trace.by_role("worker"))  # upper bound
         return ReadingResult(
             trace=run.trace,
             usage=usage_of(run.trace),
@@ -261,7 +257,7 @@ class ChainOfAgents(Pipeline):
             method="coa",
             chunks=state["index"],
             communication_units=run.units,
-            document_tokens=doc_tokens,
+            document_tokens=feed.tokens,
         )
 
 

@@ -80,6 +80,7 @@ def test_streamed_input_gives_the_same_answer(two_hop_100k):
     task = two_hop_100k
     streamed = ChainOfAgents(rule_reader()).run(io.StringIO(task.document), task.question)
     assert streamed.answer == task.answer
+    assert abs(streamed.document_tokens - task.tokens) < 0.01 * task.tokens
 
 
 def test_budget_and_input_errors():
