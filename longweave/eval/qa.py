@@ -55,7 +55,7 @@ def f1_score(prediction: str, gold: str | Sequence[str]) -> float:
 
     Example:
         >>> round(f1_score("in the town of Oslo", "Oslo"), 2)
-        0.5
+        0.4
     """
     pred = normalize_answer(prediction).split()
     return max((_f1(pred, normalize_answer(g).split()) for g in _golds(gold)), default=0.0)

@@ -25,3 +25,28 @@ def test_qa_scores_average_and_check_lengths():
     assert scores == {"exact_match": 0.5, "f1": 0.5}
     with pytest.raises(ValueError):
         qa_scores(["a"], [])
+
+
+def test_docstring_examples_of_the_reading_modules_run():
+    import doctest
+
+    import longweave.eval.needles
+    import longweave.eval.qa
+    import longweave.eval.rule_reader
+    import longweave.pipelines.chain_of_agents
+    import longweave.pipelines.full_context
+    import longweave.pipelines.rag
+    import longweave.pipelines.retrieve_then_reason
+    import longweave.text.documents
+
+    for module in (
+        longweave.eval.qa,
+        longweave.eval.needles,
+        longweave.eval.rule_reader,
+        longweave.pipelines.chain_of_agents,
+        longweave.pipelines.full_context,
+        longweave.pipelines.rag,
+        longweave.pipelines.retrieve_then_reason,
+        longweave.text.documents,
+    ):
+        assert doctest.testmod(module).failed == 0, module.__name__
