@@ -29,24 +29,17 @@ def test_qa_scores_average_and_check_lengths():
 
 def test_docstring_examples_of_the_reading_modules_run():
     import doctest
+    import importlib
 
-    import longweave.eval.needles
-    import longweave.eval.qa
-    import longweave.eval.rule_reader
-    import longweave.pipelines.chain_of_agents
-    import longweave.pipelines.full_context
-    import longweave.pipelines.rag
-    import longweave.pipelines.retrieve_then_reason
-    import longweave.text.documents
-
-    for module in (
-        longweave.eval.qa,
-        longweave.eval.needles,
-        longweave.eval.rule_reader,
-        longweave.pipelines.chain_of_agents,
-        longweave.pipelines.full_context,
-        longweave.pipelines.rag,
-        longweave.pipelines.retrieve_then_reason,
-        longweave.text.documents,
+    for name in (
+        "longweave.eval.qa",
+        "longweave.eval.needles",
+        "longweave.eval.rule_reader",
+        "longweave.pipelines.chain_of_agents",
+        "longweave.pipelines.full_context",
+        "longweave.pipelines.rag",
+        "longweave.pipelines.retrieve_then_reason",
+        "longweave.text.documents",
     ):
-        assert doctest.testmod(module).failed == 0, module.__name__
+        module = importlib.import_module(name)
+        assert doctest.testmod(module).failed == 0, name
