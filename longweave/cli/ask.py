@@ -113,11 +113,22 @@ def _pipeline(method: str, llm, *, embedder: str, top_k: int | None, chunk_token
 
     if method == "coa":
         return ChainOfAgents(llm, chunk_tokens=chunk_tokens)
+    if method in ("rag", "rtr") and embedder == "minilm":
+        _quiet_transformers()
     if method == "rag":
         return RAG(llm, embedder=embedder, top_k=top_k or 5, chunk_tokens=chunk_tokens or 256)
     if method == "rtr":
         return RetrieveThenReason(llm, embedder=embedder, top_k=top_k or 8, chunk_tokens=chunk_tokens or 256)
     return FullContext(llm)
+
+
+def _quiet_transformers() -> None:
+    """transformers draws its own weight-loading bar on stderr; ours is the only progress shown."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # the MiniLM embedder will say what to install
+        return
+    hf_logging.disable_progress_bar()
 
 
 def _report(result, quiet: bool) -> None:

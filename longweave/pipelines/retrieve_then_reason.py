@@ -5,7 +5,8 @@ Answering": stage one asks the model to copy the sentences that support an answe
 answers from those alone. Every quote is checked against the passages the model was shown
 (exact, then normalised, then a tight fuzzy match that may not change names or numbers);
 quotes not found are dropped and reported in ``result.dropped``, which is what cut
-hallucinated evidence from 61% to under 1% in the paper. When the document fits the window
+hallucinated evidence from 61% to under 1% in the paper. When no quote survives, the answer is
+"unknown" and the reasoner is not called. When the document fits the window
 the extractor reads it whole; otherwise the top-k retrieved passages are shown, reordered
 with the strongest at both ends (Jin et al., 2024, "Long-Context LLMs Meet RAG").
 Defaults: temperature 0, 8 passages of 256 tokens, fuzzy threshold 0.9.
@@ -41,6 +42,9 @@ from longweave.pipelines.base import Pipeline
 from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document
+
+
+NO_EVIDENCE = "unknown"
 
 
 class RTRState(TypedDict, total=False):
@@ -139,6 +143,10 @@ class RetrieveThenReason(Pipeline):
         return {"evidence": kept, "dropped": dropped}
 
     async def _reason(self, state: RTRState, config: RunnableConfig) -> RTRState:
+        if not state["evidence"]:
+            # Nothing survived verification: reasoning over nothing invites invention (the
+            # embedded 270M model does exactly that), so the answer is "unknown" without a call.
+            return {"answer": NO_EVIDENCE}
         run = run_context(config)
         answer = await reason_over_evidence(
             self.llm,

@@ -57,3 +57,14 @@ def test_evidence_names_its_file():
 def test_graph_shape():
     mermaid = RetrieveThenReason(rule_reader(), embedder="hash").graph.get_graph().draw_mermaid()
     assert "extract --> verify" in mermaid and "verify --> reason" in mermaid
+
+
+def test_no_verified_evidence_means_unknown_without_a_reasoner_call():
+    from longweave.llm import ScriptedLLM
+
+    llm = ScriptedLLM(rules=[(r"<document>", "> The moon is made of cheese.")])
+    result = RetrieveThenReason(llm, embedder="hash").run(
+        "The sky is blue. Grass is green.", "What is the moon?"
+    )
+    assert result.answer == "unknown" and result.evidence == [] and len(result.dropped) == 1
+    assert len(llm.calls) == 1 and result.trace.by_role("reasoner") == []
