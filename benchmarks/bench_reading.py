@@ -22,7 +22,7 @@ import time
 
 from longweave.errors import BudgetError
 from longweave.eval.needles import make_needle_task
-from longweave.eval.qa import exact_match
+from longweave.eval.qa import exact_match, normalize_answer
 from longweave.eval.rule_reader import rule_reader
 from longweave.llm import LLM, Completion
 from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, RetrieveThenReason
@@ -120,22 +120,33 @@ def bench_local(lengths=(4_000, 8_000, 16_000)) -> None:
             try:
                 result = make().run(task.document, task.question)
             except BudgetError:
-                rows.append([name, f"{length // 1000}k", "does not fit", "-", "-", "-", "-"])
+                rows.append([name, f"{length // 1000}k", "does not fit", "-", "-", "-", "-", "-"])
                 continue
             rows.append(
                 [
                     name,
                     f"{length // 1000}k",
                     f"{exact_match(result.answer, task.answer):.0f}",
+                    "yes" if normalize_answer(task.answer) in normalize_answer(result.answer) else "no",
                     f"{result.usage.total.prompt_tokens:,}",
                     f"{result.usage.total.prompt_tokens / task.tokens:.2f}",
                     f"{time.monotonic() - started:.1f}",
-                    repr(result.answer[:40]),
+                    repr(" ".join(result.answer.split())[:48]),
                 ]
             )
             print("  ", rows[-1], flush=True)
     llm.close()
-    table(rows, ["method", "doc", "EM", "prompt tokens", "prompt / doc", "seconds", "answer (start)"])
+    header = [
+        "method",
+        "doc",
+        "EM",
+        "gold in answer",
+        "prompt tokens",
+        "prompt / doc",
+        "seconds",
+        "answer (start)",
+    ]
+    table(rows, header)
 
 
 class _Instant(LLM):

@@ -43,7 +43,6 @@ from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document
 
-
 NO_EVIDENCE = "unknown"
 
 
