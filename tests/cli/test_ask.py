@@ -99,3 +99,16 @@ def test_ask_runs_cleanly_with_the_embedded_model(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() and "worker" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_huge_single_text_file_is_streamed_for_coa(tmp_path, monkeypatch):
+    from longweave.cli import ask
+
+    big = tmp_path / "big.txt"
+    big.write_text("Some text. " * 1000)
+    monkeypatch.setattr(ask, "_STREAM_BYTES", 1000)
+    reporter = ask._Reporter(enabled=False)
+    stream = ask._load([big], "coa", reporter)
+    assert hasattr(stream, "read")
+    stream.close()
+    assert not hasattr(ask._load([big], "rag", reporter), "read")  # retrieval needs it whole
