@@ -4,13 +4,26 @@ The public API is the list below; tests/test_public_api.py pins it, so changes a
 """
 
 from longweave import errors
+from longweave.eval import exact_match, f1_score, make_needle_task
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
-from longweave.text import chunk, count_words, get_tokenizer, iter_chunks
+from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, ReadingResult, RetrieveThenReason
+from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LLM",
+    "ChainOfAgents",
+    "FullContext",
+    "RAG",
+    "RAGIndex",
+    "ReadingResult",
+    "RetrieveThenReason",
+    "exact_match",
+    "f1_score",
+    "make_needle_task",
+    "load_corpus",
+    "load_document",
     "Completion",
     "RetryPolicy",
     "ScriptedLLM",

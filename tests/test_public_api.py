@@ -7,6 +7,17 @@ def test_public_api_is_pinned():
     assert sorted(longweave.__all__) == sorted(
         [
             "LLM",
+            "ChainOfAgents",
+            "FullContext",
+            "RAG",
+            "RAGIndex",
+            "ReadingResult",
+            "RetrieveThenReason",
+            "exact_match",
+            "f1_score",
+            "make_needle_task",
+            "load_corpus",
+            "load_document",
             "Completion",
             "RetryPolicy",
             "ScriptedLLM",

@@ -34,7 +34,10 @@ def run_app(app: typer.Typer | Callable, args: list[str] | None = None, prog_nam
     """
     command = typer.main.get_command(app) if isinstance(app, typer.Typer) else app
     try:
-        command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        # Without standalone mode click *returns* an Exit's code instead of raising it.
+        status = command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        if isinstance(status, int):
+            return status
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

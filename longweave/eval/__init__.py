@@ -1,1 +1,17 @@
-"""Metrics: length score, constraint checks, QA exact match and F1, needle tasks."""
+"""Metrics and generated tasks: QA exact match / F1, needle-in-a-haystack tasks, a rule-based reader."""
+
+from longweave.eval.needles import Needle, NeedleTask, make_needle_task, needle_suite
+from longweave.eval.qa import exact_match, f1_score, normalize_answer, qa_scores
+from longweave.eval.rule_reader import rule_reader
+
+__all__ = [
+    "Needle",
+    "NeedleTask",
+    "exact_match",
+    "f1_score",
+    "make_needle_task",
+    "needle_suite",
+    "normalize_answer",
+    "qa_scores",
+    "rule_reader",
+]

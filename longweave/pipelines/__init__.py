@@ -1,5 +1,21 @@
 """One LangGraph graph per method, plus what they share."""
 
+from longweave.pipelines._reading import Passage, ReadingResult
 from longweave.pipelines.base import Pipeline, Result
+from longweave.pipelines.chain_of_agents import ChainOfAgents
+from longweave.pipelines.full_context import FullContext
+from longweave.pipelines.rag import RAG, RAGIndex, reorder_passages
+from longweave.pipelines.retrieve_then_reason import RetrieveThenReason
 
-__all__ = ["Pipeline", "Result"]
+__all__ = [
+    "RAG",
+    "ChainOfAgents",
+    "FullContext",
+    "Passage",
+    "Pipeline",
+    "RAGIndex",
+    "ReadingResult",
+    "Result",
+    "RetrieveThenReason",
+    "reorder_passages",
+]

@@ -1,6 +1,7 @@
 """Tokens, chunks and words: the text layer every pipeline measures budgets with."""
 
 from longweave.text.chunking import Chunk, chunk, iter_chunks
+from longweave.text.documents import Corpus, Document, Source, load_corpus, load_document, open_text
 from longweave.text.tokenizer import (
     CallableTokenizer,
     TiktokenTokenizer,
@@ -13,6 +14,9 @@ from longweave.text.words import count_words, word_spans
 __all__ = [
     "CallableTokenizer",
     "Chunk",
+    "Corpus",
+    "Document",
+    "Source",
     "TiktokenTokenizer",
     "Tokenizer",
     "chunk",
@@ -20,5 +24,8 @@ __all__ = [
     "get_tokenizer",
     "hf_tokenizer",
     "iter_chunks",
+    "load_corpus",
+    "load_document",
+    "open_text",
     "word_spans",
 ]

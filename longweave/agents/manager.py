@@ -1,0 +1,50 @@
+"""The Chain-of-Agents manager: answers (or summarises) from the last communication unit alone.
+
+The manager never sees the source; only CU_l, the last worker's notes (Zhang et al., 2024).
+Deliberately not here: any access to chunks, which would break that contract.
+"""
+
+from __future__ import annotations
+
+from longweave.llm import LLM, Trace
+from longweave.prompts import PromptTemplate
+
+
+def clean_answer(text: str) -> str:
+    """A reply as an answer: trimmed, with a leading "Answer:" label removed."""
+    text = text.strip()
+    for label in ("Answer:", "Summary:"):
+        if text.startswith(label):
+            text = text[len(label) :].lstrip()
+    return text
+
+
+def render_manager(prompt: PromptTemplate, notes: str, query: str | None) -> list[dict]:
+    values = {"notes": notes or "(no notes)"}
+    if "query" in prompt.variables:
+        values["query"] = query or ""
+    return prompt.render(**values)
+
+
+async def answer_from_unit(
+    llm: LLM,
+    prompt: PromptTemplate,
+    *,
+    notes: str,
+    query: str | None,
+    max_tokens: int,
+    temperature: float = 0.0,
+    trace: Trace | None = None,
+) -> str:
+    """The manager's answer (or final summary) from the last CU."""
+    completion = await llm.complete(
+        render_manager(prompt, notes, query),
+        role="manager",
+        trace=trace,
+        max_tokens=max_tokens,
+        temperature=temperature,
+    )
+    return clean_answer(completion.text)
+
+
+__all__ = ["answer_from_unit", "clean_answer", "render_manager"]

@@ -1,0 +1,317 @@
+"""RAG: embed chunks into a faiss index, retrieve the top k, reorder them, answer.
+
+The baseline every reading pipeline is measured against. Retrieved passages are reordered so
+the strongest sit at both ends of the context, [d1, d3, d5, ..., d4, d2], because models use
+the middle of a long context worst (Jin et al., 2024, "Long-Context LLMs Meet RAG: Overcoming
+Challenges for Long Inputs in RAG", retrieval reordering; Liu et al., 2023, "Lost in the
+Middle"). `RAGIndex` is built once per corpus, reused across questions, and saved to or loaded
+from a folder. Defaults: passages of 256 tokens, top 5, the all-MiniLM-L6-v2 embedder (use
+``embedder="hash"`` where no model is installed).
+
+Deliberately not here: hybrid (BM25 + dense) retrieval, re-ranking models, and incremental
+updates of a saved index (rebuild it; indexing is fast).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypedDict, TypeVar
+
+import numpy as np
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from longweave.agents.reasoner import answer_from_passages, format_passages
+from longweave.errors import BudgetError, ConfigError, InputError
+from longweave.llm import LLM, Trace
+from longweave.memory.embedders import Embedder, HashingEmbedder, load_embedder
+from longweave.memory.vector_index import VectorIndex
+from longweave.pipelines._reading import (
+    RUN_KEY,
+    Passage,
+    Progress,
+    ReadingResult,
+    require_query,
+    run_context,
+    usage_of,
+)
+from longweave.pipelines.base import Pipeline
+from longweave.prompts import PromptOverride
+from longweave.text.chunking import chunk
+from longweave.text.documents import Corpus, Document, Source, corpus_from_text
+from longweave.text.tokenizer import Tokenizer, get_tokenizer
+
+T = TypeVar("T")
+_EMBED_BATCH = 256
+
+
+def reorder_passages(ranked: Sequence[T]) -> list[T]:
+    """Put the best at both ends: [d1, d2, d3, d4, d5] -> [d1, d3, d5, d4, d2].
+
+    Example:
+        >>> reorder_passages([1, 2, 3, 4, 5])
+        [1, 3, 5, 4, 2]
+    """
+    return list(ranked[0::2]) + list(ranked[1::2])[::-1]
+
+
+def _embedder_spec(embedder: Embedder) -> str:
+    if isinstance(embedder, HashingEmbedder):
+        return f"hash:{embedder.dim}"
+    if embedder.name == "all-MiniLM-L6-v2":
+        return "minilm"
+    return embedder.name
+
+
+def _load_embedder_spec(spec: str) -> Embedder:
+    if spec.startswith("hash:"):
+        return HashingEmbedder(int(spec[5:]))
+    return load_embedder(spec)
+
+
+class RAGIndex:
+    """Passages of a corpus and their vectors, searchable, reusable and savable.
+
+    Build with `RAGIndex.build(corpus)` (or `RAG.index`); `search(query, k)` returns the best
+    passages with scores and source names; `save(folder)` / `RAGIndex.load(folder)`.
+    """
+
+    def __init__(self, passages: list[Passage], vectors: VectorIndex, embedder: Embedder, chunk_tokens: int):
+        self.passages = passages
+        self.vectors = vectors
+        self.embedder = embedder
+        self.chunk_tokens = chunk_tokens
+
+    @classmethod
+    def build(
+        cls,
+        document: str | Document | Corpus,
+        *,
+        embedder: str | Embedder = "minilm",
+        chunk_tokens: int = 256,
+        tokenizer: Tokenizer | None = None,
+        on_progress: Progress | None = None,
+    ) -> RAGIndex:
+        """Chunk `document` into passages of at most `chunk_tokens` tokens and embed them.
+
+        Raises:
+            InputError: the document is empty.
+        """
+        corpus = _as_corpus(document)
+        if not corpus.text.strip():
+            raise InputError("the document is empty; pass text to index.")
+        emb = load_embedder(embedder)
+        tok = tokenizer or get_tokenizer()
+        passages = [  # chunked file by file, so no passage straddles two files
+            Passage(str(c), src.start + c.start, src.start + c.end, src.name)
+            for src in corpus.sources or [Source("", 0, len(corpus.text))]
+            for c in chunk(corpus.text[src.start : src.end], chunk_tokens, tok)
+            if c.strip()
+        ]
+        index = None
+        for i in range(0, len(passages), _EMBED_BATCH):
+            vectors = emb.embed([p.text for p in passages[i : i + _EMBED_BATCH]])
+            if index is None:
+                index = VectorIndex(vectors.shape[1])
+            index.add(vectors, ids=np.arange(i, i + len(vectors)))
+            if on_progress:
+                on_progress("index", min(i + _EMBED_BATCH, len(passages)), len(passages))
+        return cls(passages, index, emb, chunk_tokens)
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        """The `k` passages most similar to `query`, best first, with ``score`` and ``rank``."""
+        scores, ids = self.vectors.search(self.embedder.embed([query]), k)
+        out = []
+        for rank, (score, pid) in enumerate(zip(scores[0], ids[0], strict=True), 1):
+            if pid < 0:
+                continue
+            p = self.passages[int(pid)]
+            out.append(Passage(p.text, p.start, p.end, p.source, float(score), rank))
+        return out
+
+    def save(self, folder: str | Path) -> Path:
+        """Write passages (JSON lines), vectors (faiss) and settings to `folder`."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.vectors.save(folder / "vectors.faiss")
+        with (folder / "passages.jsonl").open("w", encoding="utf-8") as fh:
+            for p in self.passages:
+                fh.write(
+                    json.dumps({"text": p.text, "start": p.start, "end": p.end, "source": p.source}) + "\n"
+                )
+        meta = {"embedder": _embedder_spec(self.embedder), "chunk_tokens": self.chunk_tokens, "version": 1}
+        (folder / "rag.json").write_text(json.dumps(meta))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, *, embedder: str | Embedder | None = None) -> RAGIndex:
+        """Read an index written by `save`; the embedder is rebuilt from its saved name unless given.
+
+        Raises:
+            InputError: the folder does not hold a saved index.
+            ConfigError: `embedder` differs from the one the index was built with.
+        """
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / "rag.json").read_text())
+            with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
+                passages = [Passage(**json.loads(line)) for line in fh if line.strip()]
+        except (OSError, ValueError, TypeError) as exc:
+            raise InputError(
+                f"{folder} does not hold a saved RAG index ({exc}); build one with RAG.index."
+            ) from exc
+        vectors = VectorIndex.load(folder / "vectors.faiss")
+        emb = _load_embedder_spec(meta["embedder"]) if embedder is None else load_embedder(embedder)
+        if _embedder_spec(emb) != meta["embedder"]:
+            raise ConfigError(
+                f"the index at {folder} was built with the embedder {meta['embedder']!r}, not "
+                f"{_embedder_spec(emb)!r}; load it with that embedder or rebuild the index."
+            )
+        return cls(passages, vectors, emb, meta["chunk_tokens"])
+
+
+def _as_corpus(document: str | Document | Corpus) -> Corpus:
+    if isinstance(document, Corpus):
+        return document
+    if isinstance(document, Document):
+        return Corpus.from_documents([document])
+    if isinstance(document, str):
+        return corpus_from_text(document, "")
+    raise InputError(f"cannot index a {type(document).__name__}; pass a string, Document or Corpus.")
+
+
+class RAGState(TypedDict, total=False):
+    """Graph state: the query, where the passages shown start (in the order shown), the answer."""
+
+    query: str
+    passage_offsets: list[int]
+    answer: str
+
+
+class RAG(Pipeline):
+    """Retrieval-augmented answering over one document or corpus, with reordering.
+
+    Args:
+        llm: the model.
+        top_k: passages retrieved per question.
+        embedder: "minilm" (default), "hash", "openai:MODEL[@URL]" or an `Embedder`.
+        chunk_tokens: passage size when indexing.
+        reorder: put the strongest passages at both ends ([d1, d3, d5, ..., d4, d2]).
+        answer_tokens: the answer's output limit.
+        temperature: 0 (greedy).
+        prompts: override for "reader".
+
+    Example:
+        >>> from longweave.eval.rule_reader import rule_reader
+        >>> rag = RAG(rule_reader(), embedder="hash")
+        >>> index = rag.index("Filler. " * 50 + "The secret code for the jade key is ember-1234.")
+        >>> rag.run(index, "What is the secret code for the jade key?").answer
+        'ember-1234'
+    """
+
+    def __init__(
+        self,
+        llm: LLM | str,
+        *,
+        top_k: int = 5,
+        embedder: str | Embedder = "minilm",
+        chunk_tokens: int = 256,
+        reorder: bool = True,
+        answer_tokens: int = 256,
+        temperature: float = 0.0,
+        prompts: dict[str, PromptOverride] | None = None,
+    ) -> None:
+        super().__init__(llm, prompts=prompts)
+        if top_k < 1:
+            raise ConfigError(f"top_k must be at least 1 (got {top_k}).")
+        self.top_k, self.chunk_tokens, self.reorder = top_k, chunk_tokens, reorder
+        self.answer_tokens, self.temperature = answer_tokens, temperature
+        self._embedder_spec = embedder
+        self._embedder: Embedder | None = None
+        self._graph = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self._embedder_spec)
+        return self._embedder
+
+    def index(self, document: str | Document | Corpus, *, on_progress: Progress | None = None) -> RAGIndex:
+        """Build a reusable index of `document` with this pipeline's embedder and passage size."""
+        return RAGIndex.build(
+            document, embedder=self.embedder, chunk_tokens=self.chunk_tokens, on_progress=on_progress
+        )
+
+    @property
+    def graph(self):
+        """START -> retrieve -> answer -> END."""
+        if self._graph is None:
+            g = StateGraph(RAGState)
+            g.add_node("retrieve", self._retrieve)
+            g.add_node("answer", self._answer)
+            g.add_edge(START, "retrieve")
+            g.add_edge("retrieve", "answer")
+            g.add_edge("answer", END)
+            self._graph = g.compile()
+        return self._graph
+
+    async def _retrieve(self, state: RAGState, config: RunnableConfig) -> RAGState:
+        run = run_context(config)
+        found = run["index"].search(state["query"], self.top_k)
+        shown = reorder_passages(found) if self.reorder else found
+        run["passages"] = shown
+        return {"passage_offsets": [p.start for p in shown]}
+
+    async def _answer(self, state: RAGState, config: RunnableConfig) -> RAGState:
+        run = run_context(config)
+        context = format_passages([p.text for p in run["passages"]])
+        prompt = self.prompt("reader")
+        fixed = self.llm.count_tokens(prompt.render(context=context, query=state["query"]))
+        if fixed + self.answer_tokens > self.llm.context_window:
+            raise BudgetError(
+                f"{self.top_k} passages of up to {run['index'].chunk_tokens} tokens make a {fixed}-token "
+                f"prompt, more than the {self.llm.context_window}-token window allows with "
+                f"{self.answer_tokens} for the answer; lower top_k or chunk_tokens."
+            )
+        answer = await answer_from_passages(
+            self.llm,
+            prompt,
+            context=context,
+            query=state["query"],
+            max_tokens=self.answer_tokens,
+            temperature=self.temperature,
+            trace=run["trace"],
+        )
+        return {"answer": answer}
+
+    async def arun(
+        self,
+        document: str | Document | Corpus | RAGIndex,
+        query: str | None = None,
+        *,
+        on_progress: Progress | None = None,
+    ) -> ReadingResult:
+        """Answer `query` from the top passages of `document` (or of a prebuilt `RAGIndex`)."""
+        query = require_query(query, "RAG")
+        started = time.monotonic()
+        index = document if isinstance(document, RAGIndex) else self.index(document, on_progress=on_progress)
+        run = {"index": index, "trace": Trace(), "passages": []}
+        state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        return ReadingResult(
+            trace=run["trace"],
+            usage=usage_of(run["trace"]),
+            seconds=time.monotonic() - started,
+            answer=state["answer"],
+            method="rag",
+            chunks=len(index),
+            passages=run["passages"],
+        )
+
+
+__all__ = ["RAG", "RAGIndex", "RAGState", "reorder_passages"]

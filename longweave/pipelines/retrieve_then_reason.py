@@ -1,0 +1,228 @@
+"""RetrieveThenReason (ALR^2): quote the evidence verbatim, verify every quote, reason over the rest.
+
+Li et al., 2024, "ALR^2: A Retrieve-then-Reason Framework for Long-context Question
+Answering": stage one asks the model to copy the sentences that support an answer; stage two
+answers from those alone. Every quote is checked against the passages the model was shown
+(exact, then normalised, then a tight fuzzy match that may not change names or numbers);
+quotes not found are dropped and reported in ``result.dropped``, which is what cut
+hallucinated evidence from 61% to under 1% in the paper. When no quote survives, the answer is
+"unknown" and the reasoner is not called. When the document fits the window
+the extractor reads it whole; otherwise the top-k retrieved passages are shown, reordered
+with the strongest at both ends (Jin et al., 2024, "Long-Context LLMs Meet RAG").
+Defaults: temperature 0, 8 passages of 256 tokens, fuzzy threshold 0.9.
+
+Deliberately not handled: multi-hop retrieval (a second fact that shares no words with the
+question is found only when the whole document fits the window; use Chain of Agents).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import TypedDict
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
+
+from longweave.agents.extractor import DroppedQuote, Evidence, QuoteVerifier, extract_quotes
+from longweave.agents.reasoner import format_passages, reason_over_evidence
+from longweave.errors import BudgetError, ConfigError
+from longweave.llm import LLM, Trace
+from longweave.memory.embedders import Embedder
+from longweave.pipelines._reading import (
+    RUN_KEY,
+    Passage,
+    Progress,
+    ReadingResult,
+    require_query,
+    run_context,
+    usage_of,
+)
+from longweave.pipelines.base import Pipeline
+from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
+from longweave.prompts import PromptOverride
+from longweave.text.documents import Corpus, Document
+
+NO_EVIDENCE = "unknown"
+
+
+class RTRState(TypedDict, total=False):
+    """Graph state: the query, the quotes, what survived verification (short), the answer."""
+
+    query: str
+    quotes: list[str]
+    evidence: list[dict]
+    dropped: list[dict]
+    answer: str
+
+
+class RetrieveThenReason(Pipeline):
+    """Answer by quoting evidence first (verified against the source), then reasoning over it.
+
+    Args:
+        llm: the model.
+        top_k: passages shown to the extractor when the document does not fit the window.
+        embedder: for retrieval: "minilm" (default), "hash", or an `Embedder`.
+        chunk_tokens: passage size for retrieval.
+        window: the window to plan for; default the model's.
+        quote_tokens: the extractor's output limit.
+        answer_tokens: the reasoner's output limit.
+        threshold: the least similarity a fuzzy quote match needs (0.9: tight).
+        temperature: 0 (greedy).
+        prompts: overrides for "extractor" and "reasoner".
+
+    Example:
+        >>> from longweave.eval.rule_reader import rule_reader
+        >>> llm = rule_reader(fabricate="The jade key is made of glass.")
+        >>> doc = "Filler. " * 50 + "The secret code for the jade key is ember-1234."
+        >>> r = RetrieveThenReason(llm, embedder="hash").run(doc, "What is the secret code for the jade key?")
+        >>> r.answer, [d.quote for d in r.dropped]
+        ('ember-1234', ['The jade key is made of glass.'])
+    """
+
+    def __init__(
+        self,
+        llm: LLM | str,
+        *,
+        top_k: int = 8,
+        embedder: str | Embedder = "minilm",
+        chunk_tokens: int = 256,
+        window: int | None = None,
+        quote_tokens: int = 512,
+        answer_tokens: int = 256,
+        threshold: float = 0.9,
+        temperature: float = 0.0,
+        prompts: dict[str, PromptOverride] | None = None,
+    ) -> None:
+        super().__init__(llm, prompts=prompts)
+        if top_k < 1:
+            raise ConfigError(f"top_k must be at least 1 (got {top_k}).")
+        self.top_k, self.embedder, self.chunk_tokens = top_k, embedder, chunk_tokens
+        self.window = window or self.llm.context_window
+        self.quote_tokens, self.answer_tokens = quote_tokens, answer_tokens
+        self.threshold, self.temperature = threshold, temperature
+        self._graph = None
+
+    @property
+    def graph(self):
+        """START -> extract -> verify -> reason -> END (passages are chosen before the graph runs)."""
+        if self._graph is None:
+            g = StateGraph(RTRState)
+            g.add_node("extract", self._extract)
+            g.add_node("verify", self._verify)
+            g.add_node("reason", self._reason)
+            g.add_edge(START, "extract")
+            g.add_edge("extract", "verify")
+            g.add_edge("verify", "reason")
+            g.add_edge("reason", END)
+            self._graph = g.compile()
+        return self._graph
+
+    async def _extract(self, state: RTRState, config: RunnableConfig) -> RTRState:
+        run = run_context(config)
+        quotes = await extract_quotes(
+            self.llm,
+            self.prompt("extractor"),
+            context=run["context"],
+            query=state["query"],
+            max_tokens=self.quote_tokens,
+            temperature=self.temperature,
+            trace=run["trace"],
+        )
+        return {"quotes": quotes}
+
+    async def _verify(self, state: RTRState, config: RunnableConfig) -> RTRState:
+        run = run_context(config)
+        verifier = QuoteVerifier(run["segments"], threshold=self.threshold, locate=run["locate"])
+        kept, dropped = [], []
+        for quote in state["quotes"]:
+            found = verifier.verify(quote)
+            (kept if isinstance(found, Evidence) else dropped).append(asdict(found))
+        kept.sort(key=lambda e: e["start"])
+        return {"evidence": kept, "dropped": dropped}
+
+    async def _reason(self, state: RTRState, config: RunnableConfig) -> RTRState:
+        if not state["evidence"]:
+            # Nothing survived verification: reasoning over nothing invites invention (the
+            # embedded 270M model does exactly that), so the answer is "unknown" without a call.
+            return {"answer": NO_EVIDENCE}
+        run = run_context(config)
+        answer = await reason_over_evidence(
+            self.llm,
+            self.prompt("reasoner"),
+            quotes=[e["text"] for e in state["evidence"]],
+            query=state["query"],
+            max_tokens=self.answer_tokens,
+            temperature=self.temperature,
+            trace=run["trace"],
+        )
+        return {"answer": answer}
+
+    def _fits_whole(self, text: str, query: str) -> bool:
+        prompt = self.prompt("extractor").render(context=text, query=query)
+        return self.llm.count_tokens(prompt) + self.quote_tokens <= self.window
+
+    async def arun(
+        self,
+        document: str | Document | Corpus | RAGIndex,
+        query: str | None = None,
+        *,
+        on_progress: Progress | None = None,
+    ) -> ReadingResult:
+        """Answer `query` about `document`, with ``result.evidence`` and ``result.dropped``."""
+        query = require_query(query, "RetrieveThenReason")
+        started = time.monotonic()
+        passages: list[Passage] = []
+        chunks = 1
+        if isinstance(document, RAGIndex):
+            index, corpus = document, None
+        else:
+            corpus = _as_corpus(document)
+            index = None
+            if not self._fits_whole(corpus.text, query):
+                index = RAGIndex.build(
+                    corpus, embedder=self.embedder, chunk_tokens=self.chunk_tokens, on_progress=on_progress
+                )
+        if index is None:
+            segments = [(corpus.text, 0)]
+            context = corpus.text
+            locate = corpus.locate if corpus.sources and corpus.sources[0].name else None
+        else:
+            passages = reorder_passages(index.search(query, self.top_k))
+            segments = [(p.text, p.start) for p in passages]
+            context = format_passages([p.text for p in passages])
+            names = {p.start: p.source for p in index.passages}
+            starts = sorted(names)
+            locate = _locator(starts, names)
+            chunks = len(index)
+            if self.llm.count_tokens(context) + self.quote_tokens > self.window:
+                raise BudgetError(
+                    f"{self.top_k} passages of {index.chunk_tokens} tokens do not fit the "
+                    f"{self.window}-token window with {self.quote_tokens} for quotes; lower top_k."
+                )
+        run = {"context": context, "segments": segments, "locate": locate, "trace": Trace()}
+        state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        return ReadingResult(
+            trace=run["trace"],
+            usage=usage_of(run["trace"]),
+            seconds=time.monotonic() - started,
+            answer=state["answer"],
+            method="rtr",
+            chunks=chunks,
+            passages=passages,
+            evidence=[Evidence(**e) for e in state["evidence"]],
+            dropped=[DroppedQuote(**d) for d in state["dropped"]],
+        )
+
+
+def _locator(starts: list[int], names: dict[int, str]):
+    from bisect import bisect_right
+
+    def locate(offset: int) -> tuple[str, int]:
+        start = starts[max(0, bisect_right(starts, offset) - 1)]
+        return names[start], offset - start
+
+    return locate
+
+
+__all__ = ["RTRState", "RetrieveThenReason"]
