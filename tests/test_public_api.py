@@ -7,6 +7,8 @@ def test_public_api_is_pinned():
     assert sorted(longweave.__all__) == sorted(
         [
             "LLM",
+            "MemoryChat",
+            "MemoryStream",
             "Completion",
             "RetryPolicy",
             "ScriptedLLM",

@@ -7,11 +7,14 @@ from longweave.memory.embedders import (
     OpenAIEmbedder,
     load_embedder,
 )
+from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.memory.vector_index import VectorIndex
 
 __all__ = [
     "Embedder",
     "HashingEmbedder",
+    "MemoryItem",
+    "MemoryStream",
     "MiniLMEmbedder",
     "OpenAIEmbedder",
     "VectorIndex",
