@@ -11,6 +11,7 @@ import sys
 import typer
 from rich.table import Table
 
+from longweave.cli import chat as _chat
 from longweave.cli._common import console, run_app
 
 app = typer.Typer(
@@ -40,6 +41,9 @@ def version() -> None:
     from longweave import __version__
 
     print(__version__)
+
+
+_chat.register(app)
 
 
 def main() -> None:
