@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -24,18 +25,23 @@ from longweave.llm import load_llm
 
 memory_app = typer.Typer(help="Feed documents into a memory folder and search it.", no_args_is_help=True)
 
-_MEMORY_OPT = typer.Option(..., "--memory", "-m", help="The memory folder (created if needed).")
+_Memory = Annotated[Path, typer.Option("--memory", "-m", help="The memory folder (created if needed).")]
+_Embedder = Annotated[str | None, typer.Option("--embedder", help="hash | minilm | openai:MODEL[@URL].")]
 
 
 def chat(
-    memory: Path = _MEMORY_OPT,
-    model: str = typer.Option("local", "--model", help="Model spec (see `longweave models`)."),
-    embedder: str = typer.Option(None, "--embedder", help="hash | minilm | openai:MODEL[@URL]."),
-    mode: str = typer.Option("ask", "--mode", help="When to retrieve memory: ask | always | never."),
-    top_k: int = typer.Option(5, "--top-k", help="Archived memories brought back at most."),
-    memory_budget: int = typer.Option(1024, "--memory-budget", help="Tokens of memory in the prompt."),
-    max_reply_tokens: int = typer.Option(512, "--max-reply-tokens", help="Longest reply, in tokens."),
-    show_memory: bool = typer.Option(False, "--show-memory", help="Print the recalled turns on stderr."),
+    memory: _Memory,
+    model: Annotated[str, typer.Option("--model", help="Model spec (see `longweave models`).")] = "local",
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="hash | minilm | openai:MODEL[@URL].")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="ask | always | never.")] = "ask",
+    top_k: Annotated[int, typer.Option("--top-k", help="Archived memories brought back at most.")] = 5,
+    memory_budget: Annotated[int, typer.Option("--memory-budget", help="Memory tokens in prompts.")] = 1024,
+    max_reply_tokens: Annotated[
+        int, typer.Option("--max-reply-tokens", help="Longest reply (tokens).")
+    ] = 512,
+    show_memory: Annotated[bool, typer.Option("--show-memory", help="Show recalled turns.")] = False,
 ) -> None:
     """Chat in the terminal with a memory that lasts across sessions (SCM)."""
     from longweave.pipelines.memory_chat import MemoryChat
@@ -80,10 +86,12 @@ def chat(
 
 @memory_app.command("add")
 def memory_add(
-    files: list[Path] = typer.Argument(..., help="Text files to feed in, piece by piece."),
-    memory: Path = _MEMORY_OPT,
-    chunk_tokens: int = typer.Option(256, "--chunk-tokens", help="Tokens per stored piece."),
-    embedder: str = typer.Option(None, "--embedder", help="hash | minilm | openai:MODEL[@URL]."),
+    files: Annotated[list[Path], typer.Argument(help="Text files to feed in, piece by piece.")],
+    memory: _Memory,
+    chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", help="Tokens per stored piece.")] = 256,
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="hash | minilm | openai:MODEL[@URL].")
+    ] = None,
 ) -> None:
     """Store long documents in a memory folder, one item per chunk, in order."""
     from longweave.memory.stream import MemoryStream
@@ -116,9 +124,9 @@ def memory_add(
 
 @memory_app.command("search")
 def memory_search(
-    query: str = typer.Argument(..., help="What to look for."),
-    memory: Path = _MEMORY_OPT,
-    k: int = typer.Option(5, "-k", help="How many results."),
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    memory: _Memory,
+    k: Annotated[int, typer.Option("-k", help="How many results.")] = 5,
 ) -> None:
     """Show the memories most similar to QUERY, best first."""
     from longweave.memory.stream import MemoryStream
