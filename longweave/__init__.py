@@ -5,7 +5,7 @@ The public API is the list below; tests/test_public_api.py pins it, so changes a
 
 from longweave import errors
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
-from longweave.memory import MemoryStream
+from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
 from longweave.pipelines import MemoryChat
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks
 
@@ -13,6 +13,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LLM",
+    "DocumentMemory",
+    "LongMemBank",
+    "Memory",
     "MemoryChat",
     "MemoryStream",
     "Completion",

@@ -7,6 +7,9 @@ def test_public_api_is_pinned():
     assert sorted(longweave.__all__) == sorted(
         [
             "LLM",
+            "DocumentMemory",
+            "LongMemBank",
+            "Memory",
             "MemoryChat",
             "MemoryStream",
             "Completion",

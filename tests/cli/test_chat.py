@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.pipelines._chat_rules import FACT, QUESTION, filler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +55,7 @@ def test_memory_add_then_search_and_chat_about_the_document(tmp_path):
     assert asked.stdout.strip() == "Your locker code is 7731."
 
 
+@pytest.mark.slow
 def test_user_mistakes_are_one_line_and_status_2(tmp_path):
     for args in (
         ("memory", "search", "x", "--memory", str(tmp_path / "none")),
