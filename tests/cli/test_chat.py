@@ -70,3 +70,47 @@ def test_user_mistakes_are_one_line_and_status_2(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00\x81" * 100)
     res = longweave("memory", "add", str(binary), "--memory", str(tmp_path / "m"))
     assert res.returncode == 2 and "UTF-8" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_interactive_chat_on_a_terminal(tmp_path):
+    """Through a pseudo-terminal: prompts shown, replies prefixed, /exit leaves cleanly."""
+    import pty
+    import select
+
+    mem = tmp_path / "mem"
+    longweave("chat", "--memory", str(mem), stdin=FACT + "\n", scripted=True)
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BOOT, "chat", "--memory", str(mem)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 60) -> None:
+        nonlocal seen
+        import time
+
+        end = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+
+    read_until(b"you> ")
+    assert b"1 memories" in seen
+    os.write(master, (QUESTION + "\n").encode())
+    read_until(b"assistant> Your locker code is 4812.")
+    os.write(master, b"/exit\n")
+    assert proc.wait(timeout=30) == 0
+    os.close(master)
+    assert b"assistant> Your locker code is 4812." in seen
