@@ -129,10 +129,10 @@ WORDS = (
 
 
 def sentences(n: int, seed: int = 0) -> list[str]:
-    rng = random.Random(seed)
+    rng, moods, acts = random.Random(seed), ["quiet", "busy", "old", "new"], ["opened", "closed", "moved"]
     return [
-        f"The {rng.choice(WORDS)} near the {rng.choice(WORDS)} was {rng.choice(['quiet', 'busy', 'old', 'new'])} "
-        f"on day {i}, and the {rng.choice(WORDS)} {rng.choice(['opened', 'closed', 'moved'])} at {rng.randint(1, 12)}."
+        f"The {rng.choice(WORDS)} near the {rng.choice(WORDS)} was {rng.choice(moods)} "
+        f"on day {i}, and the {rng.choice(WORDS)} {rng.choice(acts)} at {rng.randint(1, 12)}."
         for i in range(n)
     ]
 
@@ -288,8 +288,8 @@ def main() -> None:
         console.print(table)
         b = out["bank"] = bank_bench(5_000)
         console.print(
-            f"LongMemBank (hash-384, 4-token chunks): {b['chunks']} chunks, {b['tokens_per_s']:.0f} tokens/s, "
-            f"retrieve {b['retrieve_ms']:.2f} ms"
+            f"LongMemBank (hash-384, 4-token chunks): {b['chunks']} chunks, "
+            f"{b['tokens_per_s']:.0f} tokens/s, retrieve {b['retrieve_ms']:.2f} ms"
         )
     if not args.skip_chat:
         table = Table(
