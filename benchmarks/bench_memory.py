@@ -182,9 +182,11 @@ def _decide(match, messages):
 
 
 def _answer(match, messages):
-    memory = messages[0]["content"]
-    found = re.search(rf"the {re.escape(match[1])} code is (\d+)", memory)
-    return f"The {match[1]} code is {found[1]}." if found else "I do not know."
+    asked = re.search(r"What is the ([a-z ]+) code\?", messages[-1]["content"])
+    if asked is None:  # the question sits in a recalled memory, not in the user's message
+        return "OK."
+    found = re.search(rf"the {re.escape(asked[1])} code is (\d+)", messages[0]["content"])
+    return f"The {asked[1]} code is {found[1]}." if found else "I do not know."
 
 
 def chat_model() -> ScriptedLLM:

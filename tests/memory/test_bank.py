@@ -80,7 +80,11 @@ def test_frozen_model_hidden_states_as_the_encoder():
     from transformers import AutoModel, AutoTokenizer
 
     path = str(gt.get_model_path())
-    encoder = HiddenStateEmbedder(AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path))
+
+    class HFStandIn:  # what the hf: backend holds: the frozen model and its tokenizer
+        _model, _tok = AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+
+    encoder = HiddenStateEmbedder.from_llm(HFStandIn())
     bank = LongMemBank(encoder, chunk_tokens=16, context_chunks=0)
     bank.add("The vault opens with code 9921.\n\nApples grow in the orchard.\n\nThe sea was calm today.")
     best = max(bank.retrieve("what is the combination of the safe", k=3), key=lambda p: p.score)

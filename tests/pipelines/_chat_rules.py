@@ -24,6 +24,8 @@ def _decide(match, messages) -> str:
 
 
 def _answer(match, messages) -> str:
+    if QUESTION not in messages[-1]["content"]:  # an earlier question recalled from memory
+        return "OK, noted."
     found = re.search(r"locker code is (\d+)", _memories(messages))
     return f"Your locker code is {found[1]}." if found else "I do not know your locker code."
 
