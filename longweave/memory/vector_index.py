@@ -35,7 +35,8 @@ class VectorIndex:
         kind: "auto" (exact, then IVF past `approximate_after`), "exact", or "ivf".
         approximate_after: size at which "auto" switches to the approximate index.
         nprobe: inverted lists searched per query in the approximate index (recall vs speed);
-            default scales with the number of lists.
+            default max(32, nlist / 64): recall@10 >= 0.97 at 100k and 0.99 at 1M hashed
+            sentences, about 2 ms a query at 1M (see BENCHMARKS.md).
 
     Example:
         >>> import numpy as np
@@ -135,7 +136,7 @@ class VectorIndex:
         sample = xb[rng.choice(n, size=min(n, max(nlist * 40, 10_000)), replace=False)]
         ivf.train(sample)
         ivf.add_with_ids(xb, ids)
-        ivf.nprobe = self._nprobe or max(8, nlist // 64)
+        ivf.nprobe = self._nprobe or max(32, nlist // 64)  # see BENCHMARKS.md
         self._index, self._approximate, self._trained_at = ivf, True, n
         self._quantizer = quantizer  # faiss does not own it from Python; keep it alive
 
