@@ -6,25 +6,34 @@ The public API is the list below; tests/test_public_api.py pins it, so changes a
 from longweave import errors
 from longweave.eval import exact_match, f1_score, make_needle_task
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
-from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, ReadingResult, RetrieveThenReason
+from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
+from longweave.pipelines import (
+    RAG,
+    ChainOfAgents,
+    FullContext,
+    MemoryChat,
+    RAGIndex,
+    ReadingResult,
+    RetrieveThenReason,
+)
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "LLM",
     "ChainOfAgents",
+    "Completion",
+    "DocumentMemory",
     "FullContext",
+    "LLM",
+    "LongMemBank",
+    "Memory",
+    "MemoryChat",
+    "MemoryStream",
     "RAG",
     "RAGIndex",
     "ReadingResult",
     "RetrieveThenReason",
-    "exact_match",
-    "f1_score",
-    "make_needle_task",
-    "load_corpus",
-    "load_document",
-    "Completion",
     "RetryPolicy",
     "ScriptedLLM",
     "Trace",
@@ -33,7 +42,12 @@ __all__ = [
     "chunk",
     "count_words",
     "errors",
+    "exact_match",
+    "f1_score",
     "get_tokenizer",
     "iter_chunks",
+    "load_corpus",
+    "load_document",
     "load_llm",
+    "make_needle_task",
 ]

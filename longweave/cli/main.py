@@ -11,6 +11,7 @@ import sys
 import typer
 from rich.table import Table
 
+from longweave.cli import chat as _chat
 from longweave.cli._common import console, run_app
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ def version() -> None:
 from longweave.cli import ask as _ask  # noqa: E402
 
 _ask.register(app)
+_chat.register(app)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Where long-lived text lives: file store, memory stream, vector index, embedders, memory bank."""
 
+from longweave.memory.bank import HiddenStateEmbedder, LongMemBank
 from longweave.memory.embedders import (
     Embedder,
     HashingEmbedder,
@@ -7,11 +8,20 @@ from longweave.memory.embedders import (
     OpenAIEmbedder,
     load_embedder,
 )
+from longweave.memory.passages import DocumentMemory, Memory, Passage
+from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.memory.vector_index import VectorIndex
 
 __all__ = [
+    "DocumentMemory",
+    "HiddenStateEmbedder",
+    "LongMemBank",
+    "Memory",
+    "Passage",
     "Embedder",
     "HashingEmbedder",
+    "MemoryItem",
+    "MemoryStream",
     "MiniLMEmbedder",
     "OpenAIEmbedder",
     "VectorIndex",

@@ -189,12 +189,18 @@ class OpenAIEmbedder:
 
 
 def load_embedder(spec: str | Embedder = "hash", **options) -> Embedder:
-    """Build an embedder: "hash", "minilm", or "openai:MODEL[@http://host/v1]"; instances pass through."""
+    """Build an embedder: "hash", "minilm", or "openai:MODEL[@http://host/v1]"; instances pass through.
+
+    An embedder's own ``name`` ("hash-512", "all-MiniLM-L6-v2", "openai:MODEL") is accepted
+    too, so stores can record it and rebuild the same embedder later.
+    """
     if not isinstance(spec, str):
         return spec
     if spec == "hash":
         return HashingEmbedder(**options)
-    if spec == "minilm":
+    if spec.startswith("hash-") and spec[5:].isdigit():  # an embedder's own name reloads it
+        return HashingEmbedder(int(spec[5:]), **options)
+    if spec in ("minilm", "all-MiniLM-L6-v2"):
         return MiniLMEmbedder(**options)
     if spec.startswith("openai:") and len(spec) > 7:
         model, at, url = spec[7:].rpartition("@")

@@ -4,15 +4,18 @@ from longweave.pipelines._reading import Passage, ReadingResult
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.chain_of_agents import ChainOfAgents
 from longweave.pipelines.full_context import FullContext
+from longweave.pipelines.memory_chat import ChatResult, MemoryChat
 from longweave.pipelines.rag import RAG, RAGIndex, reorder_passages
 from longweave.pipelines.retrieve_then_reason import RetrieveThenReason
 
 __all__ = [
-    "RAG",
     "ChainOfAgents",
+    "ChatResult",
     "FullContext",
+    "MemoryChat",
     "Passage",
     "Pipeline",
+    "RAG",
     "RAGIndex",
     "ReadingResult",
     "Result",

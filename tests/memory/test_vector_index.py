@@ -74,3 +74,21 @@ def test_minilm_embedder_runs_offline_and_ranks_by_meaning():
     assert vecs.shape == (2, 384) and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-5)
     query = emb.embed(["How do I make a loaf of sourdough?"])
     assert int(np.argmax(vecs @ query[0])) == 0
+
+
+def test_approximate_index_retrains_as_it_grows_and_keeps_every_id(tmp_path):
+    x = _unit(5000, 16, seed=3)
+    index = VectorIndex(16, kind="ivf")
+    index.add(x[:300])
+    import faiss
+
+    first = faiss.extract_index_ivf(index._index).nlist
+    index.add(x[300:1000])
+    index.add(x[1000:5000])  # 4x past the first training: re-trained with more lists
+    assert faiss.extract_index_ivf(index._index).nlist > first
+    assert len(index) == 5000 and all(i in index for i in (0, 299, 4999))
+    index.nprobe = 64
+    _, found = index.search(x[:100], k=1)
+    assert (found[:, 0] == np.arange(100)).mean() >= 0.95
+    index.save(tmp_path / "v.faiss")
+    assert VectorIndex.load(tmp_path / "v.faiss")._trained_at == index._trained_at
