@@ -4,12 +4,15 @@ The public API is the list below; tests/test_public_api.py pins it, so changes a
 """
 
 from longweave import errors
+from longweave.eval import length_score
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
+from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentWrite",
     "LLM",
     "Completion",
     "RetryPolicy",
@@ -22,5 +25,7 @@ __all__ = [
     "errors",
     "get_tokenizer",
     "iter_chunks",
+    "length_score",
     "load_llm",
+    "WriteResult",
 ]
