@@ -148,7 +148,7 @@ class Writer:
                         break
                     raise SectionFailed(
                         f"{label} could not be written: the model's reply {'; then '.join(reasons)} "
-                        f"({calls} tries). Run again to resume from this section, or use a stronger model."
+                        f"({calls} tries)"
                     )
                 retries += 1
                 continue

@@ -42,6 +42,11 @@ def version() -> None:
     print(__version__)
 
 
+from longweave.cli import agentwrite as _agentwrite  # noqa: E402
+
+_agentwrite.register(app)
+
+
 def main() -> None:
     sys.exit(run_app(app, prog_name="longweave"))
 

@@ -53,7 +53,7 @@ from longweave.agents.planner import (
     user_plan,
 )
 from longweave.agents.summarizer import Summarizer
-from longweave.agents.writer import LengthPolicy, Writer, text_tail
+from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
 from longweave.errors import ConfigError, InputError
 from longweave.llm import LLM, Completion, Trace, Usage
 from longweave.pipelines.base import Pipeline, Result
@@ -330,6 +330,17 @@ class AgentWrite(Pipeline):
 
     # -- running -------------------------------------------------------------------------
 
+    def _resume_hint(self) -> str:
+        if self.checkpoint is None:
+            return (
+                "no checkpoint was kept, so a new run starts over; pass a checkpoint path "
+                "(--checkpoint) to make runs resumable, or try a stronger model"
+            )
+        return (
+            f"the sections before it are checkpointed in {self.checkpoint}: run the same command "
+            "again to resume from this section, or try a stronger model"
+        )
+
     async def aplan(self, instruction: str, target_words: int | None = None) -> PlanOutcome:
         """Only the plan (what ``agentwrite --dry-run`` shows); nothing is written or stored."""
         instruction = _check_instruction(instruction)
@@ -387,7 +398,12 @@ class AgentWrite(Pipeline):
                     run.emit(
                         "resume", sections_done=len(run.written()) if run.store.get(run_id, "plan") else 0
                     )
-                await graph.ainvoke(None if resumed else {"next": 0}, config, context=run, durability="sync")
+                try:
+                    await graph.ainvoke(
+                        None if resumed else {"next": 0}, config, context=run, durability="sync"
+                    )
+                except SectionFailed as exc:
+                    raise SectionFailed(f"{exc}; {self._resume_hint()}") from exc
             plan_sections = run.load_plan()
             stored = json.loads(cp.store.get(run_id, "plan"))
             texts = run.written()

@@ -97,7 +97,8 @@ def test_a_section_that_keeps_failing_stops_the_run_and_is_never_saved(tmp_path)
 
     bad = ScriptedLLM(rules=[(r"Now write section.*", flaky), (r".*", lambda m, msgs: good._reply(msgs))])
     with pytest.raises(
-        SectionFailed, match=r"section 2 of 3 \('Topic2'\).*error or refusal.*Run again to resume"
+        SectionFailed,
+        match=r"section 2 of 3 \('Topic2'\).*error or refusal.*run the same command again to resume",
     ):
         AgentWrite(bad, checkpoint=cp).run("Write 900 words on tea.")
     stored = [
