@@ -150,8 +150,10 @@ class AgentWrite(Pipeline):
         context_tokens: the budget for plan + summary + tail in a bounded step (default 2000).
         summary_tokens: the rolling summary's budget (default 400).
         tail_tokens: how much of the previous section is shown verbatim (default 300).
-        summarize: "model" (the model folds each section into the summary) or "extractive"
-            (first sentences, no model calls).
+        summarize: "model" (the model folds each section into the summary), "extractive"
+            (first sentences, no model calls) or "auto" (default: "extractive" for a base model
+            prompted without a chat template, which cannot follow a summary instruction and
+            only spends its token budget; "model" otherwise).
         length: the `LengthPolicy` (defaults: 1.4 tokens/word, continue under 85%, cut over 115%).
         temperature: sampling temperature for writing (planning uses 0.5).
         max_plan_repairs: re-asks for an unreadable plan before a derived plan is used.
@@ -169,7 +171,7 @@ class AgentWrite(Pipeline):
         context_tokens: int = 2000,
         summary_tokens: int = 400,
         tail_tokens: int = 300,
-        summarize: Literal["model", "extractive"] = "model",
+        summarize: Literal["auto", "model", "extractive"] = "auto",
         length: LengthPolicy | None = None,
         temperature: float = 0.7,
         max_plan_repairs: int = 1,
@@ -180,8 +182,10 @@ class AgentWrite(Pipeline):
         super().__init__(llm, prompts=prompts)
         if context not in ("bounded", "full"):
             raise ConfigError(f"context must be 'bounded' or 'full', not {context!r}.")
-        if summarize not in ("model", "extractive"):
-            raise ConfigError(f"summarize must be 'model' or 'extractive', not {summarize!r}.")
+        if summarize not in ("auto", "model", "extractive"):
+            raise ConfigError(f"summarize must be 'auto', 'model' or 'extractive', not {summarize!r}.")
+        if summarize == "auto":
+            summarize = "model" if getattr(self.llm, "uses_chat_template", True) else "extractive"
         self.context = context
         self.context_tokens = context_tokens
         self.tail_tokens = tail_tokens

@@ -182,3 +182,13 @@ def test_graph_shape():
         "\tclassDef default fill:#f2f0ff,line-height:1.2\n\tclassDef first fill-opacity:0\n"
         "\tclassDef last fill:#bfb6fc\n"
     )
+
+
+def test_base_models_get_the_extractive_summary_and_others_the_model_one():
+    base = exact_llm(plan_lines(3, 300))
+    base.uses_chat_template = False  # as the llama.cpp / transformers backends say of a base model
+    result = AgentWrite(base).run("Write 900 words.")
+    assert "summarizer" not in result.usage.by_role
+    assert "Topic1: Topic1 says 0" in [p for p in base.prompts if "Now write section 2" in p][0]
+    chat = AgentWrite(exact_llm(plan_lines(3, 300))).run("Write 900 words.")
+    assert chat.usage.by_role["summarizer"].calls == 2
