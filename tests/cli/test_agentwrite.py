@@ -201,3 +201,12 @@ def test_terminal_display_shows_the_plan_table_progress_and_summary(tmp_path, mo
     assert shown.count("Plan (model)") == 1 and "Dawn" in shown and "total" in shown
     assert "section 1 done: 301 words (budget 299), 2 call(s), 40.0 tokens/s" in shown
     assert "Summary" in shown and "510 (target 500, S_l 99.3)" in shown
+
+
+def test_plan_files_in_json_shapes_and_a_target_that_rescales_them(tmp_path):
+    listed = tmp_path / "a.json"
+    listed.write_text('[{"title": "A", "words": 100}, {"title": "B", "words": 300}]')
+    wrapped = tmp_path / "b.json"
+    wrapped.write_text('{"sections": [{"title": "A", "words": 100}, {"title": "B", "words": 300}]}')
+    assert cli.read_plan_file(listed, None) == cli.read_plan_file(wrapped, None)
+    assert [s["words"] for s in cli.read_plan_file(listed, 800)] == [200, 600]
