@@ -4,7 +4,7 @@ The public API is the list below; tests/test_public_api.py pins it, so changes a
 """
 
 from longweave import errors
-from longweave.eval import exact_match, f1_score, make_needle_task
+from longweave.eval import exact_match, f1_score, length_score, make_needle_task
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
 from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
 from longweave.pipelines import (
@@ -16,11 +16,13 @@ from longweave.pipelines import (
     ReadingResult,
     RetrieveThenReason,
 )
+from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentWrite",
     "ChainOfAgents",
     "Completion",
     "DocumentMemory",
@@ -38,6 +40,7 @@ __all__ = [
     "ScriptedLLM",
     "Trace",
     "Usage",
+    "WriteResult",
     "__version__",
     "chunk",
     "count_words",
@@ -46,6 +49,7 @@ __all__ = [
     "f1_score",
     "get_tokenizer",
     "iter_chunks",
+    "length_score",
     "load_corpus",
     "load_document",
     "load_llm",

@@ -6,6 +6,7 @@ import longweave
 def test_public_api_is_pinned():
     assert sorted(longweave.__all__) == sorted(
         [
+            "AgentWrite",
             "LLM",
             "ChainOfAgents",
             "FullContext",
@@ -34,7 +35,9 @@ def test_public_api_is_pinned():
             "errors",
             "get_tokenizer",
             "iter_chunks",
+            "length_score",
             "load_llm",
+            "WriteResult",
         ]
     )
     for name in longweave.__all__:

@@ -43,10 +43,12 @@ def version() -> None:
     print(__version__)
 
 
+from longweave.cli import agentwrite as _agentwrite  # noqa: E402
 from longweave.cli import ask as _ask  # noqa: E402
 
 _ask.register(app)
 _chat.register(app)
+_agentwrite.register(app)
 
 
 def main() -> None:

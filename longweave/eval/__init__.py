@@ -1,5 +1,6 @@
 """Metrics and generated tasks: QA exact match / F1, needle-in-a-haystack tasks, a rule-based reader."""
 
+from longweave.eval.length import length_score
 from longweave.eval.needles import Needle, NeedleTask, make_needle_task, needle_suite
 from longweave.eval.qa import exact_match, f1_score, normalize_answer, qa_scores
 from longweave.eval.rule_reader import rule_reader
@@ -9,6 +10,7 @@ __all__ = [
     "NeedleTask",
     "exact_match",
     "f1_score",
+    "length_score",
     "make_needle_task",
     "needle_suite",
     "normalize_answer",

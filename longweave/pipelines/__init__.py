@@ -1,6 +1,7 @@
 """One LangGraph graph per method, plus what they share."""
 
 from longweave.pipelines._reading import Passage, ReadingResult
+from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.chain_of_agents import ChainOfAgents
 from longweave.pipelines.full_context import FullContext
@@ -9,6 +10,7 @@ from longweave.pipelines.rag import RAG, RAGIndex, reorder_passages
 from longweave.pipelines.retrieve_then_reason import RetrieveThenReason
 
 __all__ = [
+    "AgentWrite",
     "ChainOfAgents",
     "ChatResult",
     "FullContext",
@@ -20,5 +22,6 @@ __all__ = [
     "ReadingResult",
     "Result",
     "RetrieveThenReason",
+    "WriteResult",
     "reorder_passages",
 ]

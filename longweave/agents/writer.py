@@ -1,0 +1,271 @@
+"""The writer: one planned section in, its text out, held near its word budget.
+
+After LongWriter (Bai et al., 2024), AgentWrite step II: each call writes the next section
+from the instruction, the plan and what is already written. On top of the paper, the writer
+controls length, because models (small ones especially) stop early or run on:
+
+- the call's ``max_tokens`` is sized from the word budget (``tokens_per_word``, default 1.4,
+  plus a margin), so a section cannot run far past it;
+- a section far short of its budget (under ``short``, default 85%) is continued with a
+  prompt showing its end, at most ``max_continues`` times;
+- a section far over (beyond ``long``, default 115%) is cut at a sentence end;
+- a reply that is empty or reads as an error or refusal is retried, at most ``max_retries``
+  times, then `SectionFailed` is raised. Such a reply is never kept as text (the original
+  AgentWrite script saves "Max tries. Failed." as a paragraph).
+
+Sentences a small model repeats verbatim inside a section are dropped before counting, so
+looping output does not pass for length.
+
+Deliberately not here: which context the writer sees (the pipeline builds it, bounded or full)
+and where text is stored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from longweave.errors import BudgetError, MalformedOutput
+from longweave.llm import LLM, Trace
+from longweave.prompts import PromptTemplate
+from longweave.text import count_words, word_spans
+
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*(?=\s|$)")
+_FAILURE = re.compile(
+    r"^\W*(?:error\b|max tries|failed\b|exception\b|traceback\b|i'?m sorry|i am sorry|sorry, i|"
+    r"i can(?:'|no)t\b|i cannot\b|as an ai\b|i am unable|i'?m unable)",
+    re.I,
+)
+_ECHO_LINE = re.compile(r"^\s*#{3}\s.*$", re.M)  # plain-prompt headings a base model echoes
+
+
+class SectionFailed(MalformedOutput):
+    """A section could not be written after the allowed retries; nothing of it was kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class LengthPolicy:
+    """How closely a section is held to its word budget.
+
+    Attributes:
+        tokens_per_word: tokens one word costs, to size ``max_tokens`` (1.4 fits English with
+            most tokenizers; raise it for CJK-heavy text).
+        token_margin: extra room on top, as a fraction (a call may then overshoot; it is cut).
+        short: continue a section below this fraction of its budget.
+        long: cut a section above this fraction of its budget, at a sentence end.
+        max_continues: continuation calls per section.
+        max_retries: new attempts after an empty or error-like reply.
+        min_tokens: the smallest ``max_tokens`` worth asking for.
+    """
+
+    tokens_per_word: float = 1.4
+    token_margin: float = 0.2
+    short: float = 0.85
+    long: float = 1.15
+    max_continues: int = 6
+    max_retries: int = 2
+    min_tokens: int = 64
+
+    def max_tokens(self, words: int) -> int:
+        return max(self.min_tokens, math.ceil(words * self.tokens_per_word * (1 + self.token_margin)) + 16)
+
+
+@dataclass(slots=True)
+class Written:
+    """A written section: its text and how it was obtained."""
+
+    text: str
+    words: int
+    calls: int
+    continues: int = 0
+    cut: bool = False
+    retries: int = 0
+
+
+class Writer:
+    """Writes one section with length control.
+
+    Args:
+        llm: the model.
+        prompt: the first-call prompt; its variables come from the pipeline (`write` gets them).
+        continue_prompt: the continuation prompt; gets the same variables plus ``so_far`` (the
+            end of the section written so far) and ``words`` (the words still wanted).
+        policy: the `LengthPolicy`.
+        temperature: sampling temperature.
+    """
+
+    def __init__(
+        self,
+        llm: LLM,
+        prompt: PromptTemplate,
+        continue_prompt: PromptTemplate,
+        *,
+        policy: LengthPolicy | None = None,
+        temperature: float = 0.7,
+        tail_tokens: int = 300,
+    ) -> None:
+        self.llm = llm
+        self.prompt = prompt
+        self.continue_prompt = continue_prompt
+        self.policy = policy or LengthPolicy()
+        self.temperature = temperature
+        self.tail_tokens = tail_tokens
+
+    async def write(self, variables: dict, words: int, *, label: str, trace: Trace | None = None) -> Written:
+        """Write a section of about `words` words.
+
+        Args:
+            variables: the prompt's variables (instruction, plan, context, title, point...);
+                ``words`` is set here.
+            words: the budget.
+            label: names the section in errors ("section 3 'The storm'").
+
+        Raises:
+            SectionFailed: every attempt came back empty or error-like.
+            BudgetError: the prompt leaves no room for the section in the model's window.
+        """
+        policy = self.policy
+        text, calls, retries, continues, reasons, truncated = "", 0, 0, 0, [], False
+        while True:
+            remaining = words - count_words(text)
+            if text:
+                tail = text_tail(text, self.tail_tokens, self.llm)
+                messages = self.continue_prompt.render(**{**variables, "words": remaining, "so_far": tail})
+            else:
+                messages = self.prompt.render(**{**variables, "words": words})
+            max_tokens = self._fit(messages, policy.max_tokens(remaining), label)
+            reply = await self.llm.complete(
+                messages, role="writer", trace=trace, max_tokens=max_tokens, temperature=self.temperature
+            )
+            calls += 1
+            piece = clean(reply.text, seen=text)
+            reason = failure_reason(piece)
+            if reason:
+                reasons.append(reason)
+                if retries >= policy.max_retries:
+                    if text:  # continuations failed: keep what was written, it is real text
+                        break
+                    raise SectionFailed(
+                        f"{label} could not be written: the model's reply {'; then '.join(reasons)} "
+                        f"({calls} tries)"
+                    )
+                retries += 1
+                continue
+            text = join(text, piece)
+            truncated = reply.finish_reason == "length"
+            if count_words(text) >= policy.short * words or continues >= policy.max_continues:
+                break
+            continues += 1
+        cut = False
+        if count_words(text) > policy.long * words:
+            text, cut = cut_at_sentence(text, words), True
+        elif truncated:  # stopped by max_tokens mid-sentence: end at the last full sentence
+            ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+            if ends and count_words(text[: ends[-1]]) >= policy.short * words:
+                text, cut = text[: ends[-1]], True
+        return Written(text, count_words(text), calls, continues, cut, retries)
+
+    def _fit(self, messages: list[dict], max_tokens: int, label: str) -> int:
+        room = self.llm.context_window - self.llm.count_tokens(messages) - 16
+        if room < self.policy.min_tokens:
+            raise BudgetError(
+                f"the prompt for {label} leaves {max(room, 0)} tokens of the {self.llm.context_window}-token "
+                "window for the text; use a model with a larger window, a shorter instruction or plan, "
+                "or the bounded context."
+            )
+        return min(max_tokens, room)
+
+
+def failure_reason(text: str) -> str | None:
+    """Why `text` cannot be kept as section text (empty, an error or a refusal), or None."""
+    if not re.search(r"[^\W\d_]", text):
+        return "came back empty"
+    if _FAILURE.match(text):
+        return f"reads as an error or refusal ({text[:60]!r})"
+    return None
+
+
+def clean(text: str, *, seen: str = "") -> str:
+    """Strip echoed prompt headings and leading titles, drop sentences repeated verbatim."""
+    text = _ECHO_LINE.sub("", text or "").strip()
+    text = re.sub(r"^\s*#{1,6}\s[^\n]*\n", "", text).strip()  # the writer adds its own heading
+    known = {_norm(s) for s in _sentences(seen)}
+    paragraphs = []
+    for para in re.split(r"\n\s*\n", text):
+        kept = []
+        for sentence in _sentences(para):
+            key = _norm(sentence)
+            if len(key.split()) >= 4 and key in known:
+                continue
+            known.add(key)
+            kept.append(sentence)
+        if kept:
+            paragraphs.append(" ".join(kept))
+    return "\n\n".join(paragraphs)
+
+
+def join(text: str, piece: str) -> str:
+    """Append a continuation: a new paragraph after a finished sentence, else mid-sentence."""
+    if not text:
+        return piece
+    if not piece:
+        return text
+    return text + ("\n\n" if _SENTENCE_END.search(text[-3:]) else " ") + piece
+
+
+def cut_at_sentence(text: str, words: int) -> str:
+    """Cut `text` to about `words` words, ending at a sentence end.
+
+    Takes the last sentence end within the budget if that keeps at least 80% of it, else the
+    first one after it within 115%, else cuts at the word and closes the sentence.
+    """
+    spans = word_spans(text)
+    if len(spans) <= words:
+        return text
+    limit = spans[words - 1][1]
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    before = [e for e in ends if e <= limit and count_words(text[:e]) >= 0.8 * words]
+    if before:
+        return text[: before[-1]].rstrip()
+    stretch = spans[min(len(spans), math.ceil(words * 1.15)) - 1][1]
+    after = [e for e in ends if limit < e <= stretch]
+    if after:
+        return text[: after[0]].rstrip()
+    return text[:limit].rstrip(" ,;:-") + "."
+
+
+def _sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    if text[start:].strip():
+        out.append(text[start:].strip())
+    return [s for s in out if s]
+
+
+def _norm(sentence: str) -> str:
+    return " ".join(re.findall(r"\w+", sentence.lower()))
+
+
+def text_tail(text: str, tokens: int, llm: LLM) -> str:
+    """The end of `text`, about `tokens` long, starting at a word boundary."""
+    ids = llm.tokenizer.encode(text)
+    if len(ids) <= tokens:
+        return text
+    tail = llm.tokenizer.decode(ids[-tokens:])
+    return tail[tail.find(" ") + 1 :] if " " in tail[:40] else tail
+
+
+__all__ = [
+    "LengthPolicy",
+    "SectionFailed",
+    "Writer",
+    "Written",
+    "clean",
+    "text_tail",
+    "cut_at_sentence",
+    "failure_reason",
+    "join",
+]

@@ -1,0 +1,467 @@
+"""AgentWrite: plan a long piece as sections with word budgets, then write them one by one.
+
+After LongWriter (Bai et al., 2024, "LongWriter: Unleashing 10,000+ Word Generation from Long
+Context LLMs", Section 3.1). Models stop at about 2,000 words however long their window;
+AgentWrite gets 10,000+ words from an off-the-shelf model by planning paragraphs with word
+budgets (200-1,000 words each, the paper's range) and writing them in order.
+
+Two departures from the published script, both measured in BENCHMARKS.md:
+
+- Bounded context (default): each step sees the instruction, the plan, a rolling summary of
+  what is written and the end of the previous section verbatim, within a token budget, instead
+  of everything written so far. ``context="full"`` reproduces the original for comparison.
+- Length control and failure handling (see ``agents/writer.py``): sections are held near their
+  budget, a shortfall or overshoot carries into the next section's budget so the whole lands
+  on the target, and a section that cannot be written stops the run with a clear error instead
+  of saving an error message as text.
+
+The graph is ``START -> plan -> write (once per section) -> END``; its state holds only counts,
+the text lives in the checkpoint's `TextStore`, so with ``checkpoint=PATH`` a run killed at any
+moment resumes where it stopped when run again, with nothing written twice.
+
+Example:
+    >>> from longweave import ScriptedLLM
+    >>> llm = ScriptedLLM(rules=[(r"Break down", "1. Start (200 words)\\n2. End (200 words)"),
+    ...                          (r"Write about (\\d+) words", lambda m, _: "word " * int(m[1])),
+    ...                          (r"summary", "It went well.")])
+    >>> result = AgentWrite(llm).run("Write a 400-word note.")
+    >>> result.words, [s["title"] for s in result.plan]
+    (400, ['Start', 'End'])
+
+Deliberately not here: parallel section writing (CogWriter does it) and quality review.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from longweave.agents.planner import (
+    MAX_SECTION_WORDS,
+    Planner,
+    PlanOutcome,
+    Section,
+    check_target,
+    render_plan,
+    user_plan,
+)
+from longweave.agents.summarizer import Summarizer
+from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
+from longweave.errors import ConfigError, InputError
+from longweave.llm import LLM, Completion, Trace, Usage
+from longweave.pipelines.base import Pipeline, Result
+from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.prompts import PromptOverride
+from longweave.text import count_words
+
+Event = dict
+EventHandler = Callable[[Event], None]
+
+
+class WriteState(TypedDict, total=False):
+    """The graph state: counts only; plan and text are in the checkpoint's text store."""
+
+    total: int
+    next: int
+    words: int
+
+
+@dataclass
+class WriteResult(Result):
+    """What a writing run produced.
+
+    Attributes:
+        text: the piece, in Markdown (a ``##`` heading per section).
+        plan: the sections as dicts (title, point, words).
+        plan_source: "model", "repaired", "fallback" or "user".
+        target_words: the length asked for; ``words``: the length written.
+        sections: each section's text, without its heading.
+        run_id: the checkpoint's run id; ``resumed``: whether this call continued a stopped run.
+    """
+
+    text: str = ""
+    plan: list[dict] = field(default_factory=list)
+    plan_source: str = ""
+    target_words: int = 0
+    words: int = 0
+    sections: list[str] = field(default_factory=list)
+    run_id: str = ""
+    resumed: bool = False
+
+
+@dataclass
+class _Run:
+    """What one run's nodes share (passed as LangGraph runtime context, never checkpointed)."""
+
+    run_id: str
+    instruction: str
+    target_words: int | None
+    user_plan: list[Section] | None
+    store: TextStore
+    trace: Trace
+    on_event: EventHandler | None = None
+    plan: list[Section] = field(default_factory=list)
+    plan_source: str = ""
+
+    def emit(self, kind: str, **data: object) -> None:
+        if self.on_event is not None:
+            self.on_event({"event": kind, **data})
+
+    def load_plan(self) -> list[Section]:
+        if not self.plan:
+            stored = json.loads(self.store.get(self.run_id, "plan") or "null")
+            if stored is None:
+                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
+            self.plan = [Section(**s) for s in stored["sections"]]
+            self.plan_source = stored["source"]
+        return self.plan
+
+    def section(self, i: int) -> str | None:
+        return self.store.get(self.run_id, f"section/{i}")
+
+    def written(self) -> list[str]:
+        out = []
+        for i in range(len(self.load_plan())):
+            text = self.section(i)
+            if text is None:
+                break
+            out.append(text)
+        return out
+
+    def words_written(self, upto: int | None = None) -> int:
+        """Words of the sections written so far (before `upto`), headings included."""
+        return count_words(self.assemble(upto))
+
+    def assemble(self, upto: int | None = None) -> str:
+        plan, texts = self.load_plan(), self.written()[:upto]
+        return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))
+
+
+class AgentWrite(Pipeline):
+    """Plan-then-write long-form generation (LongWriter's AgentWrite) with bounded context.
+
+    Args:
+        llm: a model, or a spec for `longweave.load_llm` ("local", "openai:gpt-4o-mini"...).
+        context: "bounded" (summary + end of the previous section) or "full" (all previous
+            text, as the paper does; needs a window that holds the whole piece).
+        context_tokens: the budget for plan + summary + tail in a bounded step (default 2000).
+        summary_tokens: the rolling summary's budget (default 400).
+        tail_tokens: how much of the previous section is shown verbatim (default 300).
+        summarize: "model" (the model folds each section into the summary), "extractive"
+            (first sentences, no model calls) or "auto" (default: "extractive" for a base model
+            prompted without a chat template, which cannot follow a summary instruction and
+            only spends its token budget; "model" otherwise).
+        length: the `LengthPolicy` (defaults: 1.4 tokens/word, continue under 85%, cut over 115%).
+        temperature: sampling temperature for writing (planning uses 0.5).
+        max_plan_repairs: re-asks for an unreadable plan before a derived plan is used.
+        max_section_words: sections above this are split (the paper's 1,000).
+        checkpoint: a SQLite file to checkpoint to and resume from; None keeps nothing.
+        prompts: overrides for the agents "planner", "planner_repair", "writer",
+            "writer_continue", "summarizer".
+    """
+
+    def __init__(
+        self,
+        llm: LLM | str,
+        *,
+        context: Literal["bounded", "full"] = "bounded",
+        context_tokens: int = 2000,
+        summary_tokens: int = 400,
+        tail_tokens: int = 300,
+        summarize: Literal["auto", "model", "extractive"] = "auto",
+        length: LengthPolicy | None = None,
+        temperature: float = 0.7,
+        max_plan_repairs: int = 1,
+        max_section_words: int = MAX_SECTION_WORDS,
+        checkpoint: str | Path | None = None,
+        prompts: dict[str, PromptOverride] | None = None,
+    ) -> None:
+        super().__init__(llm, prompts=prompts)
+        if context not in ("bounded", "full"):
+            raise ConfigError(f"context must be 'bounded' or 'full', not {context!r}.")
+        if summarize not in ("auto", "model", "extractive"):
+            raise ConfigError(f"summarize must be 'auto', 'model' or 'extractive', not {summarize!r}.")
+        if summarize == "auto":
+            summarize = "model" if getattr(self.llm, "uses_chat_template", True) else "extractive"
+        self.context = context
+        self.context_tokens = context_tokens
+        self.tail_tokens = tail_tokens
+        self.checkpoint = checkpoint
+        self.planner = Planner(
+            self.llm,
+            self.prompt("planner"),
+            self.prompt("planner_repair"),
+            max_repairs=max_plan_repairs,
+            max_section_words=max_section_words,
+        )
+        self.writer = Writer(
+            self.llm,
+            self.prompt("writer"),
+            self.prompt("writer_continue"),
+            policy=length,
+            temperature=temperature,
+        )
+        self.summarizer = Summarizer(
+            self.llm, self.prompt("summarizer"), max_tokens=summary_tokens, use_model=summarize == "model"
+        )
+        self._builder = self._build()
+
+    # -- the graph -----------------------------------------------------------------------
+
+    def _build(self) -> StateGraph:
+        builder = StateGraph(WriteState, context_schema=_Run)
+        builder.add_node("plan", self._plan_node)
+        builder.add_node("write", self._write_node)
+        builder.add_edge(START, "plan")
+        builder.add_conditional_edges("plan", _more, ["write", END])
+        builder.add_conditional_edges("write", _more, ["write", END])
+        return builder
+
+    @property
+    def graph(self):
+        """The compiled graph (without a checkpointer; `arun` compiles one with it)."""
+        return self._builder.compile()
+
+    async def _plan_node(self, state: WriteState, runtime: Runtime[_Run]) -> WriteState:
+        run = runtime.context
+        if run.store.get(run.run_id, "plan") is None:  # not planned yet (or killed before the step saved)
+            if run.user_plan is not None:
+                outcome = PlanOutcome(run.user_plan, "user", sum(s.words for s in run.user_plan), [])
+            else:
+                outcome = await self.planner.plan(run.instruction, run.target_words, trace=run.trace)
+            record = {
+                "source": outcome.source,
+                "target_words": outcome.target_words,
+                "sections": [s.to_dict() for s in outcome.sections],
+                "problems": outcome.problems,
+            }
+            run.store.put(run.run_id, "plan", json.dumps(record, ensure_ascii=False))
+        plan = run.load_plan()
+        run.emit("plan", sections=[s.to_dict() for s in plan], source=run.plan_source)
+        return {"total": len(plan), "next": 0, "words": 0}
+
+    async def _write_node(self, state: WriteState, runtime: Runtime[_Run]) -> WriteState:
+        run = runtime.context
+        plan, i = run.load_plan(), state["next"]
+        section = plan[i]
+        text = run.section(i)
+        if text is None:  # idempotent: a section stored before a kill is not written again
+            budget = self._budget(run, i)
+            run.emit("section_start", index=i, title=section.title, words=budget)
+            started, calls_before = time.monotonic(), len(run.trace)
+            written = await self.writer.write(
+                self._variables(run, i),
+                budget,
+                label=f"section {i + 1} of {len(plan)} ({section.title!r})",
+                trace=run.trace,
+            )
+            run.store.put(run.run_id, f"section/{i}", written.text)
+            calls = run.trace.records[calls_before:]
+            run.emit(
+                "section_done",
+                index=i,
+                title=section.title,
+                words=count_words(f"## {section.title}\n\n{written.text}"),  # as the total counts
+                budget=budget,
+                calls=written.calls,
+                completion_tokens=sum(r.completion_tokens for r in calls),
+                seconds=time.monotonic() - started,
+                text=run.assemble(),
+            )
+            text = written.text
+        if (
+            self.context == "bounded"
+            and i < len(plan) - 1
+            and run.store.get(run.run_id, f"summary/{i}") is None
+        ):
+            previous = run.store.get(run.run_id, f"summary/{i - 1}", "") if i else ""
+            summary = await self.summarizer.update(previous, section.title, text, trace=run.trace)
+            run.store.put(run.run_id, f"summary/{i}", summary)
+        words = run.words_written()
+        return {"next": i + 1, "words": words}
+
+    # -- what a step sees ----------------------------------------------------------------
+
+    def _budget(self, run: _Run, i: int) -> int:
+        """Section i's body budget: its plan words, plus what earlier sections missed (bounded)."""
+        plan = run.load_plan()
+        planned = sum(s.words for s in plan[:i])
+        written = run.words_written(upto=i)
+        own = plan[i].words
+        adjusted = min(max(own + planned - written, own // 2), own + own // 2)
+        return max(1, adjusted - count_words(plan[i].title))
+
+    def _variables(self, run: _Run, i: int) -> dict:
+        plan = run.load_plan()
+        section = plan[i]
+        base = {
+            "instruction": run.instruction,
+            "number": i + 1,
+            "total": len(plan),
+            "title": section.title,
+            "point": section.point,
+        }
+        if self.context == "full":
+            previous = run.assemble(upto=i)
+            written = f"Already written text:\n\n{previous}" if previous else "Nothing is written yet."
+            return {**base, "plan": render_plan(plan, current=i), "written": written}
+        return {**base, **self._bounded(run, i)}
+
+    def _bounded(self, run: _Run, i: int) -> dict:
+        """Plan, summary and tail within `context_tokens`: shrink plan, then tail, then summary."""
+        plan = run.load_plan()
+        summary = run.store.get(run.run_id, f"summary/{i - 1}", "") if i else ""
+        tail = text_tail(run.section(i - 1) or "", self.tail_tokens, self.llm) if i else ""
+        count = self.llm.count_tokens
+        plan_text = render_plan(plan, current=i)
+        if count(plan_text) + count(summary) + count(tail) > self.context_tokens:
+            plan_text = _compact_plan(plan, i)
+        room = self.context_tokens - count(plan_text)
+        if count(summary) + count(tail) > room:
+            tail = text_tail(tail, max(0, room // 3), self.llm) if room > 0 else ""
+            summary = text_tail(summary, max(0, room - count(tail)), self.llm) if room > count(tail) else ""
+        if not i:
+            written = "Nothing is written yet: this is the first section."
+        else:
+            written = (
+                f"Summary of what is written so far:\n{summary or '(none)'}\n\n"
+                f"The previous section ends with:\n{tail}"
+            )
+        return {"plan": plan_text, "written": written}
+
+    # -- running -------------------------------------------------------------------------
+
+    def _resume_hint(self) -> str:
+        if self.checkpoint is None:
+            return (
+                "no checkpoint was kept, so a new run starts over; pass a checkpoint path "
+                "(--checkpoint) to make runs resumable, or try a stronger model"
+            )
+        return (
+            f"the sections before it are checkpointed in {self.checkpoint}: run the same command "
+            "again to resume from this section, or try a stronger model"
+        )
+
+    async def aplan(self, instruction: str, target_words: int | None = None) -> PlanOutcome:
+        """Only the plan (what ``agentwrite --dry-run`` shows); nothing is written or stored."""
+        instruction = _check_instruction(instruction)
+        return await self.planner.plan(instruction, target_words)
+
+    async def arun(
+        self,
+        instruction: str,
+        target_words: int | None = None,
+        plan: list | None = None,
+        *,
+        run_id: str = "agentwrite",
+        on_event: EventHandler | None = None,
+    ) -> WriteResult:
+        """Write the piece `instruction` asks for.
+
+        Args:
+            instruction: what to write.
+            target_words: the length; default: the length the instruction states, else the plan's.
+            plan: the user's own outline (dicts with "title" and "words", optionally "point");
+                skips planning.
+            run_id: the run's id in the checkpoint (one checkpoint file can hold several runs).
+            on_event: called with progress events: "plan", "resume", "section_start",
+                "section_done" (with the text so far, for writing it out as it grows).
+
+        Raises:
+            InputError: empty instruction, bad target or plan, or a checkpoint that holds a
+                different run under `run_id`.
+            SectionFailed: a section could not be written; run again to resume.
+        """
+        instruction = _check_instruction(instruction)
+        if target_words is not None:
+            check_target(target_words)
+        sections = None
+        if plan is not None:
+            sections, target_words = user_plan(plan, target_words)
+        started, trace = time.monotonic(), Trace()
+        async with open_checkpoint(self.checkpoint) as cp:
+            meta = {
+                "method": "agentwrite",
+                "instruction": instruction,
+                "target_words": target_words,
+                "plan": [s.to_dict() for s in sections] if sections else None,
+            }
+            cp.store.claim(run_id, meta, what="writing run")
+            graph = self._builder.compile(checkpointer=cp.saver)
+            config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+            run = _Run(run_id, instruction, target_words, sections, cp.store, trace, on_event)
+            snapshot = await graph.aget_state(config)
+            resumed = bool(snapshot.values)
+            if resumed and not snapshot.next:
+                pass  # finished before: the result is read back from the store
+            else:
+                if resumed and "plan" not in snapshot.next:  # planned before: show that plan again
+                    plan_now = run.load_plan()
+                    run.emit("plan", sections=[s.to_dict() for s in plan_now], source=run.plan_source)
+                    done = run.written()
+                    words_done = run.words_written()
+                    run.emit("resume", sections_done=len(done), words_done=words_done)
+                try:
+                    await graph.ainvoke(
+                        None if resumed else {"next": 0}, config, context=run, durability="sync"
+                    )
+                except SectionFailed as exc:
+                    raise SectionFailed(f"{exc}; {self._resume_hint()}") from exc
+            plan_sections = run.load_plan()
+            stored = json.loads(cp.store.get(run_id, "plan"))
+            texts = run.written()
+            text = run.assemble()
+        return WriteResult(
+            trace=trace,
+            usage=_usage(trace),
+            seconds=time.monotonic() - started,
+            text=text,
+            plan=[s.to_dict() for s in plan_sections],
+            plan_source=stored["source"],
+            target_words=stored["target_words"],
+            words=count_words(text),
+            sections=texts,
+            run_id=run_id,
+            resumed=resumed,
+        )
+
+
+def _more(state: WriteState) -> str:
+    return "write" if state.get("next", 0) < state.get("total", 0) else END
+
+
+def _compact_plan(plan: list[Section], current: int, near: int = 2) -> str:
+    """The plan with main points only near the current section, titles elsewhere."""
+    lines = []
+    for k, s in enumerate(plan):
+        if abs(k - current) <= near:
+            lines.append(render_plan([s], current=0 if k == current else None).replace("1.", f"{k + 1}.", 1))
+        else:
+            lines.append(f"{k + 1}. {s.title} ({s.words} words)")
+    return "\n".join(lines)
+
+
+def _check_instruction(instruction: object) -> str:
+    if not isinstance(instruction, str) or not instruction.strip():
+        raise InputError(
+            "the writing instruction is empty; say what to write, e.g. 'Write a 2000-word story ...'."
+        )
+    return instruction.strip()
+
+
+def _usage(trace: Trace) -> Usage:
+    usage = Usage()
+    for r in trace:
+        if r.messages:  # events (fallback plan...) are in the trace but are not calls
+            usage.record(Completion(r.text, r.prompt_tokens, r.completion_tokens, seconds=r.seconds), r.role)
+    return usage
+
+
+__all__ = ["AgentWrite", "WriteResult", "WriteState"]

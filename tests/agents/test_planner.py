@@ -1,0 +1,149 @@
+import json
+
+import pytest
+
+from longweave.agents.planner import (
+    Planner,
+    Section,
+    derive_plan,
+    normalize_plan,
+    parse_plan,
+    read_plan_text,
+    target_from_instruction,
+    user_plan,
+)
+from longweave.errors import InputError, MalformedOutput
+from longweave.llm import ScriptedLLM, Trace
+from longweave.prompts import load_prompt
+
+EXPECTED = [("Origins", 300), ("Golden age", 500), ("Today", 200)]
+
+SHAPES = {
+    "paper": (
+        "Paragraph 1 - Main Point: Origins - Word Count: 300 words\n"
+        "Paragraph 2 - Main Point: Golden age - Word Count: 500 words\n"
+        "Paragraph 3 - Main Point: Today - Word Count: 200 words"
+    ),
+    "json_list": json.dumps([{"title": t, "words": w} for t, w in EXPECTED]),
+    "json_in_prose_and_fence": "Sure, here it is:\n```json\n"
+    + json.dumps({"sections": [{"heading": t, "word_count": f"{w} words"} for t, w in EXPECTED]})
+    + "\n```\nGood luck!",
+    "numbered_parens": "1) Origins (300 words)\n2) Golden age (500 words)\n3) Today (200 words)",
+    "numbered_with_points": "Plan:\n1. Origins: where it began, ~300 words\n"
+    "2. Golden age: the peak years - 450-550 words\n3. Today: what is left (200 words)",
+    "markdown_headings": "# Essay\n## Origins\nWhere it began.\nWord count: 300\n"
+    "## Golden age\n- the peak\n- 500 words\n## Today\n200 words",
+    "bullets_bold": "- **Origins**: where it began (300 words)\n  - a detail\n"
+    "- **Golden age**: the peak (500 words)\n- **Today**: now (200 words)",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_plan_shapes_are_read(shape):
+    sections = parse_plan(SHAPES[shape])
+    assert [(s.title, s.words) for s in sections] == EXPECTED
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["", "   ", "the the the", "1. Title: ... - Main Point: ... - Word Count: ... words", "{not json"],
+)
+def test_unusable_replies_raise(reply):
+    with pytest.raises(MalformedOutput):
+        parse_plan(reply)
+
+
+def test_points_are_kept_apart_from_titles():
+    (s,) = parse_plan(
+        "1. Title: Origins - Main Point: where jazz began in New Orleans - Word Count: 300 words"
+    )
+    assert (s.title, s.point, s.words) == ("Origins", "where jazz began in New Orleans", 300)
+
+
+@pytest.mark.parametrize(
+    "instruction, target",
+    [
+        ("Write a 10,000-word story", 10000),
+        ("write 5k words on tea", 5000),
+        ("Write 1200 words", 1200),
+        ("写一篇800字的文章", 800),
+        ("a 3000 word essay in 3 parts of 1000 words", 3000),
+        ("Write a story", None),
+    ],
+)
+def test_target_is_read_from_the_instruction(instruction, target):
+    assert target_from_instruction(instruction) == target
+
+
+def test_normalize_sums_exactly_and_respects_the_section_range():
+    plan = normalize_plan([Section("a", words=3000), Section("b"), Section("c", words=7)], 7001)
+    assert sum(s.words for s in plan) == 7001
+    assert all(s.words <= 1000 for s in plan)
+    assert [s.title for s in plan][:4] == ["a (1/3)", "a (2/3)", "a (3/3)", "b (1/4)"]
+
+
+def test_normalize_merges_when_too_many_sections_for_the_target():
+    plan = normalize_plan([Section(str(i), words=100) for i in range(10)], 500)
+    assert sum(s.words for s in plan) == 500 and len(plan) <= 2
+
+
+def test_derived_plan_names_the_subject_and_hits_the_target():
+    plan = derive_plan("Write a 10000-word story about a lighthouse keeper.", 10000)
+    assert len(plan) == 20 and sum(s.words for s in plan) == 10000
+    assert all("lighthouse keeper" in s.point for s in plan)
+    assert plan[0].title == "Introduction" and plan[-1].title == "Conclusion"
+    assert len(derive_plan("Write a haiku", 17)) == 1
+
+
+def test_user_plan_keeps_small_sections_and_checks_input():
+    plan, target = user_plan([{"title": "A", "words": 50}, {"title": "B", "words": 70}])
+    assert target == 120 and [(s.title, s.words) for s in plan] == [("A", 50), ("B", 70)]
+    with pytest.raises(InputError, match="word counts"):
+        user_plan([{"title": "A"}])
+    with pytest.raises(InputError):
+        user_plan([])
+    with pytest.raises(InputError, match="plan file"):
+        read_plan_text("just some prose with no structure whatsoever")
+
+
+def _planner(llm, **kw):
+    return Planner(llm, load_prompt("planner"), load_prompt("planner_repair"), **kw)
+
+
+async def test_planner_uses_the_model_plan_and_scales_to_the_stated_target():
+    def reply(messages):
+        text = messages[-1]["content"]
+        assert "add up to 2000 words" in text and "tea" in text
+        return "1. History (300 words)\n2. Culture (300 words)"
+
+    out = await _planner(ScriptedLLM(reply)).plan("Write a 2000-word essay about tea.")
+    assert out.source == "model" and out.target_words == 2000
+    assert [(s.title, s.words) for s in out.sections] == [("History", 1000), ("Culture", 1000)]
+
+
+async def test_planner_repairs_by_showing_the_model_its_reply_and_the_problem():
+    llm = ScriptedLLM(
+        rules=[
+            (r"could not be used.*GARBLED", "1. Start (100 words)\n2. End (100 words)"),
+            (r"Break down", "GARBLED"),
+        ]
+    )
+    out = await _planner(llm).plan("Write about rivers", target_words=400)
+    assert out.source == "repaired" and [s.words for s in out.sections] == [200, 200]
+    assert len(llm.calls) == 2 and "no sections could be read" in llm.prompts[1]
+
+
+async def test_planner_falls_back_and_records_it_in_the_trace():
+    llm = ScriptedLLM(default="I like turtles")
+    trace = Trace()
+    out = await _planner(llm, max_repairs=2).plan("Write a 1500-word story about a fox.", trace=trace)
+    assert out.source == "fallback" and out.target_words == 1500 and len(llm.calls) == 3
+    assert sum(s.words for s in out.sections) == 1500 and "fox" in out.sections[1].point
+    events = [r for r in trace if r.meta.get("event") == "fallback_plan"]
+    assert len(events) == 1 and "Introduction" in events[0].text
+    assert trace.by_role("planner")[0].messages  # the real calls are traced too
+
+
+async def test_planner_rejects_a_bad_target():
+    with pytest.raises(InputError):
+        await _planner(ScriptedLLM(default="x")).plan("Write", target_words=0)

@@ -1,0 +1,100 @@
+import pytest
+
+from longweave.agents.summarizer import Summarizer
+from longweave.agents.writer import (
+    LengthPolicy,
+    SectionFailed,
+    Writer,
+    clean,
+    cut_at_sentence,
+    failure_reason,
+    join,
+)
+from longweave.llm import Completion, ScriptedLLM
+from longweave.prompts import load_prompt
+from longweave.text import count_words
+
+VARS = {
+    "instruction": "Write.",
+    "plan": "1. A",
+    "written": "",
+    "number": 1,
+    "total": 1,
+    "title": "A",
+    "point": "a",
+}
+
+
+def test_cut_at_sentence_keeps_whole_sentences_near_the_budget():
+    text = " ".join(f"Sentence {i} has five words." for i in range(40))  # 200 words
+    cut = cut_at_sentence(text, 100)
+    assert cut.endswith("words.") and 80 <= count_words(cut) <= 100
+    run_on = "word " * 300
+    assert count_words(cut_at_sentence(run_on, 100)) == 100 and cut_at_sentence(run_on, 100).endswith(".")
+    assert cut_at_sentence("Short one.", 100) == "Short one."
+
+
+def test_clean_drops_echoed_headings_and_repeated_sentences():
+    raw = "### Response\n## My title\nThe sea was calm today. The sea was calm today.\n\nBirds flew over it."
+    assert clean(raw) == "The sea was calm today.\n\nBirds flew over it."
+    assert clean("The sea was calm today. New words here now.", seen="The sea was calm today.") == (
+        "New words here now."
+    )
+
+
+@pytest.mark.parametrize(
+    "text, bad",
+    [("", True), ("  \n ", True), ("123 456", True), ("Error: Max tries. Failed.", True),
+     ("I'm sorry, but I can't help with that.", True), ("The error was mine, she said.", False)],
+)  # fmt: skip
+def test_failure_reason(text, bad):
+    assert (failure_reason(text) is not None) == bad
+
+
+def test_join_continues_mid_sentence_or_as_a_new_paragraph():
+    assert join("It was", "late.") == "It was late."
+    assert join("It was late.", "Then") == "It was late.\n\nThen"
+
+
+def _writer(llm, **kw):
+    return Writer(llm, load_prompt("writer"), load_prompt("writer_continue"), **kw)
+
+
+async def test_writer_continues_until_near_budget_and_counts_calls():
+    replies = iter(["One two three four five six seven eight nine ten."] + [
+        f"Part {i} adds more words to the text here." for i in range(20)
+    ])  # fmt: skip
+    llm = ScriptedLLM(lambda m: next(replies))
+    out = await _writer(llm).write(VARS, 40, label="section 1")
+    assert out.words >= 0.85 * 40 and out.continues == out.calls - 1 >= 3
+    assert "ends with:" in llm.prompts[1] and "One two three" in llm.prompts[1]
+
+
+async def test_writer_keeps_written_text_when_only_continuations_fail():
+    replies = iter(["A first sentence of the section.", "", "", ""])
+    out = await _writer(ScriptedLLM(lambda m: next(replies))).write(VARS, 100, label="s")
+    assert out.text == "A first sentence of the section." and out.retries == 2
+
+
+async def test_writer_raises_section_failed_naming_the_section():
+    llm = ScriptedLLM(default="Error: rate limited")
+    with pytest.raises(SectionFailed, match=r"section 7 could not be written.*3 tries"):
+        await _writer(llm).write(VARS, 100, label="section 7")
+
+
+async def test_max_tokens_is_sized_from_words_and_capped_by_the_window():
+    llm = ScriptedLLM(default="Fine text here.", context_window=400)
+    await _writer(llm, policy=LengthPolicy(max_continues=0)).write(VARS, 1000, label="s")
+    prompt_tokens = llm.count_tokens(llm.calls[0])
+    assert LengthPolicy().max_tokens(1000) == 1696
+    assert _writer(llm)._fit(llm.calls[0], 1696, "s") == 400 - prompt_tokens - 16
+
+
+async def test_summarizer_is_bounded_and_falls_back_to_extractive():
+    llm = ScriptedLLM(default=Completion("x " * 500, finish_reason="length"))
+    s = Summarizer(llm, load_prompt("summarizer"), max_tokens=50)
+    section = "\n\n".join(f"Paragraph {i} opens here. Then it goes on and on." for i in range(60))
+    out = await s.update("", "Title", section)
+    assert llm.count_tokens(out) <= 50 and "Paragraph 59 opens here." in out
+    good = Summarizer(ScriptedLLM(default="A fox ran."), load_prompt("summarizer"))
+    assert await good.update("", "T", "The fox ran far.") == "A fox ran."
