@@ -1,25 +1,50 @@
-"""Run a coroutine from synchronous code, also where an event loop is already running."""
+"""Run a coroutine from synchronous code, also where an event loop is already running.
+
+Synchronous entry points (`Pipeline.run`, `LLM.complete_sync`) all run their coroutines on one
+long-lived event loop in a daemon thread, rather than a fresh loop per call. Clients bound to a
+loop (the openai SDK's connection pool) are then reused across calls instead of being left
+behind on closed loops, and the same code works inside Jupyter, whose own loop is running.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def _background_loop() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _loop.is_closed() or _thread is None or not _thread.is_alive():
+            _loop = asyncio.new_event_loop()
+            _thread = threading.Thread(target=_loop.run_forever, name="longweave-loop", daemon=True)
+            _thread.start()
+        return _loop, _thread
+
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro` to completion and return its result.
+    """Run `coro` to completion on longweave's background loop and return its result.
 
-    Outside any event loop this is `asyncio.run`. Inside one (a Jupyter notebook, an async
-    web handler calling sync library code) the coroutine runs on a fresh loop in a worker
-    thread, because a running loop cannot be re-entered.
+    Called from that loop's own thread (a coroutine calling sync code that calls back in),
+    it runs `coro` on a fresh loop in a worker thread instead of deadlocking. Ctrl-C while
+    waiting cancels the coroutine.
     """
+    loop, thread = _background_loop()
+    if threading.current_thread() is thread:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return future.result()
+    except KeyboardInterrupt:
+        future.cancel()
+        raise

@@ -76,7 +76,9 @@ class HuggingFace(LLM):
         else:
             prompt = render_plain(messages)
             stops = [*STOP_SEQUENCES, *(params.get("stop") or [])]
-        inputs = self._tok(prompt, return_tensors="pt").to(self._model.device)
+        # Chat templates write the BOS token themselves; plain prompts need the tokenizer's.
+        inputs = self._tok(prompt, return_tensors="pt", add_special_tokens=not self.uses_chat_template)
+        inputs = inputs.to(self._model.device)
         n_prompt = int(inputs["input_ids"].shape[1])
         room = self.context_window - n_prompt
         if room < 1:

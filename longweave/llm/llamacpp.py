@@ -11,6 +11,7 @@ Install: ``pip install 'longweave[local]'``.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import threading
 from pathlib import Path
@@ -21,14 +22,22 @@ from longweave.llm.prompt_format import STOP_SEQUENCES, render_plain
 from longweave.llm.usage import Completion
 from longweave.text.tokenizer import CallableTokenizer
 
+_QUIET_LOG = None
+
 
 def _import_llama_cpp():
+    global _QUIET_LOG
     try:
         import llama_cpp
     except ImportError as exc:
         raise ConfigError(
             "the gguf/local backend needs llama-cpp-python: pip install 'longweave[local]'."
         ) from exc
+    if _QUIET_LOG is None:
+        # llama.cpp prints some notices at level NONE, which verbose=False does not silence;
+        # they would break the CLIs' one-line output. Errors still surface as exceptions.
+        _QUIET_LOG = llama_cpp.llama_log_callback(lambda level, text, data: None)
+        llama_cpp.llama_log_set(_QUIET_LOG, ctypes.c_void_p(0))
     return llama_cpp
 
 

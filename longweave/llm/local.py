@@ -14,6 +14,7 @@ from pathlib import Path
 
 from longweave.errors import ConfigError
 from longweave.llm.base import LLM
+from longweave.llm.prompt_format import PLAIN_CHAT_TEMPLATE
 
 EMBEDDED_MODEL = "gemma-3-270m"
 
@@ -55,6 +56,7 @@ def export_hf_folder(out_dir: str | Path) -> Path:
     """
     out = Path(out_dir)
     if (out / "config.json").exists() and any(out.glob("*.safetensors")):
+        _ensure_chat_template(out)
         return out
     try:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -71,6 +73,19 @@ def export_hf_folder(out_dir: str | Path) -> Path:
     model = AutoModelForCausalLM.from_config(config)
     model.load_state_dict(quantized.state_dict(), strict=False)
     out.mkdir(parents=True, exist_ok=True)
+    if not getattr(tok, "chat_template", None):
+        # A base model has none; give servers (transformers serve) our plain format.
+        tok.chat_template = PLAIN_CHAT_TEMPLATE
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+def _ensure_chat_template(folder: Path) -> None:
+    """Add the plain chat template to a folder exported before templates were written."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    if not getattr(tok, "chat_template", None):
+        tok.chat_template = PLAIN_CHAT_TEMPLATE
+        tok.save_pretrained(folder)

@@ -13,6 +13,7 @@ import asyncio
 import email.utils
 import os
 import time
+import weakref
 
 from longweave.errors import (
     BackendError,
@@ -101,6 +102,20 @@ def map_openai_error(exc: Exception, model: str) -> BackendError | None:
     )
 
 
+def _close_client(client, loop: asyncio.AbstractEventLoop) -> None:
+    """Close `client` on the loop that owns its connections, from any thread."""
+    if loop.is_closed():
+        return  # the loop's selector is gone, and with it every registration
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        loop.create_task(client.close())
+    elif loop.is_running():
+        asyncio.run_coroutine_threadsafe(client.close(), loop)
+
+
 class OpenAICompatible(LLM):
     """Chat completions over HTTP with the openai SDK.
 
@@ -155,19 +170,35 @@ class OpenAICompatible(LLM):
         self.extra_body = extra_body or {}
         self._client = None
         self._client_loop = None
+        self._finalizer = None
 
     def _client_for_loop(self):
-        # The SDK's connection pool belongs to the event loop that created it; each
-        # synchronous .run() starts a fresh loop, so keep one client per loop.
+        # The SDK's connection pool belongs to the event loop that created it: keep one client
+        # per loop, and close it on that loop once it is replaced or this backend is dropped.
+        # A client left to the garbage collector leaves its sockets registered with the loop's
+        # selector; when the OS reuses the fd, a new connection's replies go to the dead one
+        # and the call hangs until its timeout (seen with the long-lived sync loop).
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
             import openai
 
+            self._release_client()
             self._client = openai.AsyncOpenAI(
                 api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
             )
             self._client_loop = loop
+            self._finalizer = weakref.finalize(self, _close_client, self._client, loop)
         return self._client
+
+    def _release_client(self) -> None:
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer()  # runs _close_client once
+        self._client = self._client_loop = self._finalizer = None
+
+    def close(self) -> None:
+        """Close the HTTP connections (also done automatically when the backend is dropped)."""
+        self._release_client()
 
     def _request(self, messages: Messages, params: dict) -> dict:
         req: dict = {"model": self.model, "messages": messages}

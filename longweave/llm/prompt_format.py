@@ -10,7 +10,24 @@ from __future__ import annotations
 from longweave.errors import InputError
 
 _HEADINGS = {"system": "### Instructions", "user": "### Input", "assistant": "### Response"}
-STOP_SEQUENCES = ("\n### Input", "\n### Instructions", "\n### Response")
+STOP_SEQUENCES = ("\n### Input", "\n### Instructions", "\n### Response", "\n### Output")
+
+
+# The same format as a Jinja chat template, for servers that need one (`transformers serve`):
+# `export_hf_folder` writes it into the saved tokenizer, and a test checks it renders exactly
+# what `render_plain` does (plus the BOS token a tokenizer would otherwise add).
+PLAIN_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{%- set headings = {'system': '### Instructions', 'user': '### Input', 'assistant': '### Response'} -%}"
+    "{%- for m in messages -%}"
+    "{%- if not loop.first %}{{ '\\n' }}{% endif -%}"
+    "{{ headings[m['role']] }}{{ '\\n' }}{{ m['content'] | trim }}"
+    "{%- if not (loop.last and m['role'] == 'assistant') %}{{ '\\n' }}{% endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt and messages[-1]['role'] != 'assistant' -%}"
+    "{{ '\\n### Response\\n' }}"
+    "{%- endif -%}"
+)
 
 
 def normalize_messages(messages: str | list[dict]) -> list[dict]:
