@@ -2,5 +2,6 @@
 
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.base import Pipeline, Result
+from longweave.pipelines.cogwriter import CogResult, CogWriter
 
-__all__ = ["AgentWrite", "Pipeline", "Result", "WriteResult"]
+__all__ = ["AgentWrite", "CogResult", "CogWriter", "Pipeline", "Result", "WriteResult"]
