@@ -484,7 +484,7 @@ class Planner:
         if stated is not None:
             check_target(stated)
         suggested = max(1, round((stated or 2000) / WORDS_PER_SECTION))
-        max_tokens = min(4096, 80 * suggested + 200)
+        max_tokens = min(4096, 60 * suggested + 120)  # a plan line is 20-50 tokens
         problems: list[str] = []
         messages = self.prompt.render(
             instruction=instruction, target_words=stated or "about 2000", sections=suggested

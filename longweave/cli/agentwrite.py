@@ -150,13 +150,17 @@ class _Display:
         self.tokens = 0
         self.token_seconds = 0.0
         self.words = 0
+        self.planned = False
 
     def __call__(self, event: dict) -> None:
         kind = event["event"]
         if kind == "plan":
             self.plan(event["sections"], event["source"])
         elif kind == "resume":
-            self.line(f"resuming: {event['sections_done']} section(s) already written")
+            self.words = event["words_done"]
+            if self.progress is not None:
+                self.progress.update(self.task, completed=self.words)
+            self.line(f"resuming: {event['sections_done']} section(s), {self.words} words already written")
         elif kind == "section_start":
             self.section_start(event)
         elif kind == "section_done":
@@ -169,6 +173,9 @@ class _Display:
             print(text, file=sys.stderr, flush=True)
 
     def plan(self, sections: list[dict], source: str) -> None:
+        if self.planned:  # a plan step re-run on resume reports the same plan again
+            return
+        self.planned = True
         total = sum(s["words"] for s in sections)
         self.target = self.target or total
         if self.rich:
@@ -204,8 +211,8 @@ class _Display:
             f"section {event['index'] + 1} done: {event['words']} words (budget {event['budget']}), "
             f"{event['calls']} call(s), {rate:.1f} tokens/s, {event['seconds']:.1f} s"
         )
+        self.words += event["words"]
         if self.progress is not None:
-            self.words += event["words"]
             self.progress.update(self.task, completed=self.words, rate=f"{rate:.1f} tok/s")
             self.line(done)
         else:

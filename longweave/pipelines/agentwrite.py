@@ -135,6 +135,10 @@ class _Run:
             out.append(text)
         return out
 
+    def words_written(self, upto: int | None = None) -> int:
+        """Words of the sections written so far (before `upto`), headings included."""
+        return count_words(self.assemble(upto))
+
     def assemble(self, upto: int | None = None) -> str:
         plan, texts = self.load_plan(), self.written()[:upto]
         return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))
@@ -264,7 +268,7 @@ class AgentWrite(Pipeline):
                 "section_done",
                 index=i,
                 title=section.title,
-                words=count_words(written.text),
+                words=count_words(f"## {section.title}\n\n{written.text}"),  # as the total counts
                 budget=budget,
                 calls=written.calls,
                 completion_tokens=sum(r.completion_tokens for r in calls),
@@ -280,7 +284,7 @@ class AgentWrite(Pipeline):
             previous = run.store.get(run.run_id, f"summary/{i - 1}", "") if i else ""
             summary = await self.summarizer.update(previous, section.title, text, trace=run.trace)
             run.store.put(run.run_id, f"summary/{i}", summary)
-        words = sum(count_words(f"## {plan[k].title}\n\n{t}") for k, t in enumerate(run.written()))
+        words = run.words_written()
         return {"next": i + 1, "words": words}
 
     # -- what a step sees ----------------------------------------------------------------
@@ -289,7 +293,7 @@ class AgentWrite(Pipeline):
         """Section i's body budget: its plan words, plus what earlier sections missed (bounded)."""
         plan = run.load_plan()
         planned = sum(s.words for s in plan[:i])
-        written = sum(count_words(f"## {plan[k].title}\n\n{t}") for k, t in enumerate(run.written()[:i]))
+        written = run.words_written(upto=i)
         own = plan[i].words
         adjusted = min(max(own + planned - written, own // 2), own + own // 2)
         return max(1, adjusted - count_words(plan[i].title))
@@ -398,10 +402,12 @@ class AgentWrite(Pipeline):
             if resumed and not snapshot.next:
                 pass  # finished before: the result is read back from the store
             else:
-                if resumed:
-                    run.emit(
-                        "resume", sections_done=len(run.written()) if run.store.get(run_id, "plan") else 0
-                    )
+                if resumed and "plan" not in snapshot.next:  # planned before: show that plan again
+                    plan_now = run.load_plan()
+                    run.emit("plan", sections=[s.to_dict() for s in plan_now], source=run.plan_source)
+                    done = run.written()
+                    words_done = run.words_written()
+                    run.emit("resume", sections_done=len(done), words_done=words_done)
                 try:
                     await graph.ainvoke(
                         None if resumed else {"next": 0}, config, context=run, durability="sync"

@@ -174,3 +174,43 @@ def test_longweave_write_is_the_same_command():
         capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     one_line_error(res, "instruction", "empty")
+
+
+def test_terminal_display_shows_the_plan_table_progress_and_summary(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from longweave.llm import Trace, Usage
+    from longweave.pipelines.agentwrite import WriteResult
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buf, force_terminal=True, width=120))
+    out = tmp_path / "o.md"
+    display = cli._Display(out, None, rich=True)
+    plan = [
+        {"title": "Dawn", "point": "light", "words": 300},
+        {"title": "Dusk", "point": "dark", "words": 200},
+    ]
+    display({"event": "plan", "sections": plan, "source": "model"})
+    display({"event": "plan", "sections": plan, "source": "model"})  # repeated on resume: shown once
+    display({"event": "section_start", "index": 0, "title": "Dawn", "words": 299})
+    display({"event": "section_done", "index": 0, "title": "Dawn", "words": 301, "budget": 299, "calls": 2,
+             "completion_tokens": 400, "seconds": 10.0, "text": "## Dawn\n\nfirst"})  # fmt: skip
+    assert out.read_text() == "## Dawn\n\nfirst\n"  # written as soon as the section is done
+    display.close()
+    usage = Usage()
+    cli.summarize(WriteResult(Trace(), usage, 12.5, text="x", words=510, target_words=500), rich=True)
+    shown = buf.getvalue()
+    assert shown.count("Plan (model)") == 1 and "Dawn" in shown and "total" in shown
+    assert "section 1 done: 301 words (budget 299), 2 call(s), 40.0 tokens/s" in shown
+    assert "Summary" in shown and "510 (target 500, S_l 99.3)" in shown
+
+
+def test_plan_files_in_json_shapes_and_a_target_that_rescales_them(tmp_path):
+    listed = tmp_path / "a.json"
+    listed.write_text('[{"title": "A", "words": 100}, {"title": "B", "words": 300}]')
+    wrapped = tmp_path / "b.json"
+    wrapped.write_text('{"sections": [{"title": "A", "words": 100}, {"title": "B", "words": 300}]}')
+    assert cli.read_plan_file(listed, None) == cli.read_plan_file(wrapped, None)
+    assert [s["words"] for s in cli.read_plan_file(listed, 800)] == [200, 600]
