@@ -276,7 +276,7 @@ class CogWriter(Pipeline):
             "section_done",
             index=unit.number - 1,
             title=unit.title,
-            words=count_words(text),
+            words=count_words(f"## {unit.title}\n\n{text}"),  # as the total counts
             budget=unit.words,
             calls=sum(1 for r in local if r.messages),
             completion_tokens=sum(r.completion_tokens for r in local),
@@ -381,7 +381,8 @@ class CogWriter(Pipeline):
             if not (resumed and not snapshot.next):
                 if resumed:
                     done = len(cp.store.keys(run_id, "unit/"))
-                    run.emit("resume", sections_done=done)
+                    words = count_words(run.assemble()) if cp.store.get(run_id, "plan") else 0
+                    run.emit("resume", sections_done=done, words_done=words)
                 try:
                     await graph.ainvoke(
                         None if resumed else {"ready": []}, config, context=run, durability="sync"
