@@ -174,6 +174,8 @@ def test_result_shape_trace_and_usage():
     assert result.words == count_words(result.text) > 75
     assert result.usage.total.calls == len([r for r in result.trace if r.messages]) == 3
     assert set(result.usage.by_role) == {"writer"}
+    nodes = set(CogWriter(cog_llm()).graph.get_graph().nodes)
+    assert {"plan", "schedule", "unit"} <= nodes
 
 
 @pytest.mark.parametrize(

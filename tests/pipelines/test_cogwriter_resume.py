@@ -73,3 +73,7 @@ def test_sigkill_mid_run_then_rerun_gives_one_complete_text(tmp_path):
     assert headings == [f"Week {k}" for k in range(1, 11)]
     assert all(r["passed"] for r in out["reviews"])
     assert "garden" in out["sections"][2] and all("snow" in out["sections"][k] for k in (4, 5, 6))
+    with sqlite3.connect(db) as conn:  # the graph state holds numbers, never the text
+        largest = conn.execute("SELECT max(length(checkpoint)) FROM checkpoints").fetchone()[0]
+        writes = b"".join(bytes(r[0] or b"") for r in conn.execute("SELECT value FROM writes"))
+    assert largest < 1500 and b"Hour 3 passed" not in writes
