@@ -4,7 +4,14 @@ The public API is the list below; tests/test_public_api.py pins it, so changes a
 """
 
 from longweave import errors
-from longweave.eval import exact_match, f1_score, length_score, make_needle_task
+from longweave.eval import (
+    check_constraints,
+    exact_match,
+    f1_score,
+    generate_task,
+    length_score,
+    make_needle_task,
+)
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
 from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
 from longweave.pipelines import (
@@ -17,6 +24,7 @@ from longweave.pipelines import (
     RetrieveThenReason,
 )
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
+from longweave.pipelines.cogwriter import CogResult, CogWriter
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
 __version__ = "0.1.0"
@@ -24,6 +32,8 @@ __version__ = "0.1.0"
 __all__ = [
     "AgentWrite",
     "ChainOfAgents",
+    "CogResult",
+    "CogWriter",
     "Completion",
     "DocumentMemory",
     "FullContext",
@@ -42,11 +52,13 @@ __all__ = [
     "Usage",
     "WriteResult",
     "__version__",
+    "check_constraints",
     "chunk",
     "count_words",
     "errors",
     "exact_match",
     "f1_score",
+    "generate_task",
     "get_tokenizer",
     "iter_chunks",
     "length_score",

@@ -7,6 +7,10 @@ def test_public_api_is_pinned():
     assert sorted(longweave.__all__) == sorted(
         [
             "AgentWrite",
+            "CogResult",
+            "CogWriter",
+            "check_constraints",
+            "generate_task",
             "LLM",
             "ChainOfAgents",
             "FullContext",

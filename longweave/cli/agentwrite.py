@@ -129,7 +129,12 @@ def read_plan_file(path: Path, target_words: int | None) -> list[dict]:
     else:
         items = [s.to_dict() for s in read_plan_text(text)]
     sections, _ = user_plan(items, target_words)
-    return [s.to_dict() for s in sections]
+    out = [s.to_dict() for s in sections]
+    if len(out) == len(items):  # keys other methods read (CogWriter: dependencies, constraints)
+        for entry, item in zip(out, items, strict=True):
+            if isinstance(item, dict):
+                entry.update({k: item[k] for k in ("depends_on", "constraints") if k in item})
+    return out
 
 
 class _Display:

@@ -4,6 +4,7 @@ from longweave.pipelines._reading import Passage, ReadingResult
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.chain_of_agents import ChainOfAgents
+from longweave.pipelines.cogwriter import CogResult, CogWriter
 from longweave.pipelines.full_context import FullContext
 from longweave.pipelines.memory_chat import ChatResult, MemoryChat
 from longweave.pipelines.rag import RAG, RAGIndex, reorder_passages
@@ -13,6 +14,8 @@ __all__ = [
     "AgentWrite",
     "ChainOfAgents",
     "ChatResult",
+    "CogResult",
+    "CogWriter",
     "FullContext",
     "MemoryChat",
     "Passage",

@@ -44,7 +44,6 @@ def one_line_error(res, *fragments):
         (["Write.", "--words", "0"], None, ["--words"]),
         (["Write.", "--words", "many"], None, ["--words"]),
         (["Write.", "--model", "nonsense:thing"], None, ["unknown model spec"]),
-        (["Write.", "--method", "cogwriter"], None, ["cogwriter is not available yet"]),
         (["Write.", "--method", "magic"], None, ["unknown method 'magic'"]),
         (["Write.", "--context", "everything"], None, ["--context"]),
         (["Write.", "--plan", "/no/such/plan.md"], None, ["cannot read the plan file"]),
@@ -93,8 +92,13 @@ def test_build_pipeline_is_the_seam_for_methods():
     pipe = cli.build_pipeline("agentwrite", ScriptedLLM(default="x"), checkpoint=None, temperature=0.3,
                               concurrency=4, context="full")  # fmt: skip
     assert isinstance(pipe, AgentWrite) and pipe.context == "full" and pipe.writer.temperature == 0.3
-    with pytest.raises(ConfigError, match="not available yet"):
-        cli.build_pipeline("cogwriter", ScriptedLLM(default="x"))
+    from longweave.pipelines.cogwriter import CogWriter
+
+    cog = cli.build_pipeline("cogwriter", ScriptedLLM(default="x"), checkpoint=None, temperature=0.3,
+                             concurrency=4, context="bounded")  # fmt: skip
+    assert isinstance(cog, CogWriter) and cog.concurrency == 4 and cog.writer.temperature == 0.3
+    with pytest.raises(ConfigError, match="unknown method"):
+        cli.build_pipeline("magic", ScriptedLLM(default="x"))
 
 
 # A scripted model the subprocess loads: the CLI takes a model spec, so the test registers one.
