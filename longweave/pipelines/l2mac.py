@@ -252,7 +252,7 @@ class L2MAC(Pipeline):
         messages = self.prompt("l2mac_planner").render(
             task=task, mode_hint=_MODE_HINT[self.mode], max_instructions=self.max_instructions
         )
-        for attempt in range(2):
+        for _attempt in range(2):
             reply = await self.llm.complete(
                 messages, role="l2mac_planner", trace=self._trace, max_tokens=self.reply_tokens
             )
@@ -261,8 +261,8 @@ class L2MAC(Pipeline):
             if registry:
                 self.save_registry(registry)
                 return registry
-            messages = [*messages, {"role": "assistant", "content": reply.text}, {
-                "role": "user", "content": "Reply with a numbered list only: '1. ...', '2. ...'."}]  # fmt: skip
+            again = {"role": "user", "content": "Reply with a numbered list only: '1. ...', '2. ...'."}
+            messages = [*messages, {"role": "assistant", "content": reply.text}, again]
         raise MalformedOutput(
             f"{self.llm.model} did not write a numbered list of instructions twice; write the registry "
             "yourself and pass it as run(task, registry=[...]).",
