@@ -8,6 +8,9 @@ def test_public_api_is_pinned():
         [
             "LLM",
             "Completion",
+            "FileStore",
+            "L2MAC",
+            "L2MACResult",
             "RetryPolicy",
             "ScriptedLLM",
             "Trace",

@@ -16,6 +16,7 @@ read what its user can read; run as an unprivileged user for that), and Windows 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import resource
 import shutil
@@ -212,8 +213,20 @@ def run_sandboxed(
 
 
 def run_pytest(
-    cwd: str | Path, limits: SandboxLimits | None = None, args: Sequence[str] = ()
+    cwd: str | Path,
+    limits: SandboxLimits | None = None,
+    args: Sequence[str] = (),
+    plugins: Sequence[str] = ("pytest_asyncio.plugin",),
 ) -> SandboxResult:
-    """Run the tests under `cwd` with this interpreter's pytest, in the sandbox."""
+    """Run the tests under `cwd` with this interpreter's pytest, in the sandbox.
+
+    Plugin auto-loading is off: plugins installed beside longweave (langsmith's costs about
+    3.5 s of start-up here) have no business in the generated project's tests. `plugins` are
+    loaded explicitly, those importable only (pytest-asyncio by default, for async tests).
+    """
     command = [sys.executable, "-m", "pytest", "-q", "--no-header", "-p", "no:cacheprovider", *args]
-    return run_sandboxed(command, cwd, limits, env={"PYTHONPATH": str(Path(cwd).resolve())})
+    for plugin in plugins:
+        if importlib.util.find_spec(plugin.split(".")[0]) is not None:
+            command += ["-p", plugin]
+    env = {"PYTHONPATH": str(Path(cwd).resolve()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return run_sandboxed(command, cwd, limits, env=env)
