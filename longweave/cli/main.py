@@ -42,6 +42,11 @@ def version() -> None:
     print(__version__)
 
 
+from longweave.cli import l2mac as _l2mac  # noqa: E402
+
+_l2mac.register(app)
+
+
 def main() -> None:
     sys.exit(run_app(app, prog_name="longweave"))
 
