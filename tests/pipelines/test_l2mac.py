@@ -191,3 +191,28 @@ def test_graph_shape():
     mermaid = L2MAC(llm, workdir=sys.prefix + "/../l2mac-graph-test").graph.get_graph().draw_mermaid()
     for edge in ("__start__ --> plan", "final_check --> __end__", "step -.-> final_check", "plan -.-> step"):
         assert edge in mermaid
+
+
+def test_native_tool_calls_drive_the_same_loop(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from longweave.llm import Completion
+
+    def native(name, **args):
+        return SimpleNamespace(id=name, function=SimpleNamespace(name=name, arguments=json.dumps(args)))
+
+    class ToolModel(ScriptedLLM):
+        async def generate(self, messages, **params):
+            self.seen_tools = [t["function"]["name"] for t in params.get("tools", [])]
+            return await super().generate(messages, **params)
+
+    def reply(messages):
+        calls = [native("write_file", path="n.py", content="N = 1\n"), native("complete", summary="n")]
+        message = SimpleNamespace(content="", tool_calls=calls)
+        return Completion(text="", raw=SimpleNamespace(choices=[SimpleNamespace(message=message)]))
+
+    llm = ToolModel(reply)
+    result = L2MAC(llm, workdir=tmp_path, native_tools=True, mode="book").run("t", registry=["write n"])
+    assert result.files == {"n.py": "N = 1\n"} and result.turns == 1
+    assert "write_file" in llm.seen_tools and "run_tests" not in llm.seen_tools
