@@ -216,3 +216,16 @@ def test_native_tool_calls_drive_the_same_loop(tmp_path):
     result = L2MAC(llm, workdir=tmp_path, native_tools=True, mode="book").run("t", registry=["write n"])
     assert result.files == {"n.py": "N = 1\n"} and result.turns == 1
     assert "write_file" in llm.seen_tools and "run_tests" not in llm.seen_tools
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_embedded_model_runs_the_loop_end_to_end(tmp_path):
+    from longweave import load_llm
+
+    llm = load_llm("local")
+    pipe = L2MAC(llm, workdir=tmp_path, max_steps=1, reply_tokens=64, max_fix_rounds=0)
+    result = pipe.run("Write hello.py that prints hello", registry=["Write hello.py that prints hello"])
+    assert result.turns == 1 and result.usage.total.calls == 1
+    assert result.usage.total.completion_tokens > 0
+    assert all((tmp_path / p).resolve().is_relative_to(tmp_path.resolve()) for p in result.files)
