@@ -7,7 +7,6 @@ tools and the control unit reported), so a pipeline that drops or misroutes info
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 
@@ -186,9 +185,9 @@ def test_bad_input_is_refused_clearly(tmp_path):
     assert parse_registry("Plan:\n1) a\n2. b\n- not this") == ["a", "b"]
 
 
-def test_graph_shape():
+def test_graph_shape(tmp_path):
     llm = ScriptedLLM(default="x")
-    mermaid = L2MAC(llm, workdir=sys.prefix + "/../l2mac-graph-test").graph.get_graph().draw_mermaid()
+    mermaid = L2MAC(llm, workdir=tmp_path).graph.get_graph().draw_mermaid()
     for edge in ("__start__ --> plan", "final_check --> __end__", "step -.-> final_check", "plan -.-> step"):
         assert edge in mermaid
 
