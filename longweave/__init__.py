@@ -14,6 +14,7 @@ from longweave.eval import (
 )
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
 from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
+from longweave.memory.file_store import FileStore
 from longweave.pipelines import (
     RAG,
     ChainOfAgents,
@@ -25,6 +26,7 @@ from longweave.pipelines import (
 )
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.cogwriter import CogResult, CogWriter
+from longweave.pipelines.l2mac import L2MAC, L2MACResult
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
 __version__ = "0.1.0"
@@ -36,7 +38,10 @@ __all__ = [
     "CogWriter",
     "Completion",
     "DocumentMemory",
+    "FileStore",
     "FullContext",
+    "L2MAC",
+    "L2MACResult",
     "LLM",
     "LongMemBank",
     "Memory",

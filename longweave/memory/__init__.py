@@ -8,22 +8,25 @@ from longweave.memory.embedders import (
     OpenAIEmbedder,
     load_embedder,
 )
+from longweave.memory.file_store import FileStore, PathRefused
 from longweave.memory.passages import DocumentMemory, Memory, Passage
 from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.memory.vector_index import VectorIndex
 
 __all__ = [
     "DocumentMemory",
+    "Embedder",
+    "FileStore",
+    "HashingEmbedder",
     "HiddenStateEmbedder",
     "LongMemBank",
     "Memory",
-    "Passage",
-    "Embedder",
-    "HashingEmbedder",
     "MemoryItem",
     "MemoryStream",
     "MiniLMEmbedder",
     "OpenAIEmbedder",
+    "Passage",
+    "PathRefused",
     "VectorIndex",
     "load_embedder",
 ]

@@ -6,6 +6,7 @@ from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.chain_of_agents import ChainOfAgents
 from longweave.pipelines.cogwriter import CogResult, CogWriter
 from longweave.pipelines.full_context import FullContext
+from longweave.pipelines.l2mac import L2MAC, L2MACResult
 from longweave.pipelines.memory_chat import ChatResult, MemoryChat
 from longweave.pipelines.rag import RAG, RAGIndex, reorder_passages
 from longweave.pipelines.retrieve_then_reason import RetrieveThenReason
@@ -17,6 +18,8 @@ __all__ = [
     "CogResult",
     "CogWriter",
     "FullContext",
+    "L2MAC",
+    "L2MACResult",
     "MemoryChat",
     "Passage",
     "Pipeline",

@@ -1,0 +1,191 @@
+"""The tools L2MAC's agents call, and the one place their calls are parsed.
+
+Two protocols reach the same `ToolCall`s:
+
+* native tool calls, where the backend returns them (OpenAI-compatible servers given
+  ``tools=TOOL_SPECS``): read from ``completion.raw.choices[0].message.tool_calls``;
+* a plain-text action format for models without tool calling (the embedded base model, many
+  vLLM models), parsed tolerantly: case, ``**bold**`` markers, hyphens, aliases, a missing
+  closing fence are all accepted::
+
+      ACTION: write_file
+      path: calc/ops.py
+      ```python
+      def add(a, b):
+          return a + b
+      ```
+      ACTION: run_tests
+      ACTION: complete
+      summary: wrote calc/ops.py with add()
+
+A call the parser cannot understand becomes a `ToolCall` with an ``error``, which the control
+unit feeds back to the model as an observation (a model's mistake is never our exception).
+
+Deliberately not here: executing tools against the store (see `Toolbox` in
+``longweave.agents.control_unit``) and anything about graphs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+TOOL_SPECS: list[dict] = [
+    {"type": "function", "function": {
+        "name": "list_files", "description": "List every file in the store with its size.",
+        "parameters": {"type": "object", "properties": {}}}},
+    {"type": "function", "function": {
+        "name": "read_file", "description": "Read a file, or lines start..end of it (capped).",
+        "parameters": {"type": "object", "properties": {
+            "path": {"type": "string"}, "start": {"type": "integer"}, "end": {"type": "integer"}},
+            "required": ["path"]}}},
+    {"type": "function", "function": {
+        "name": "write_file", "description": "Create or replace a file with the given content.",
+        "parameters": {"type": "object", "properties": {
+            "path": {"type": "string"}, "content": {"type": "string"}}, "required": ["path", "content"]}}},
+    {"type": "function", "function": {
+        "name": "delete_file", "description": "Delete a file.",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}},
+    {"type": "function", "function": {
+        "name": "run_tests", "description": "Run the test suite (pytest) in the sandbox.",
+        "parameters": {"type": "object", "properties": {}}}},
+    {"type": "function", "function": {
+        "name": "run_python", "description": "Run a Python file of the store in the sandbox.",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}},
+    {"type": "function", "function": {
+        "name": "complete", "description": "Mark the current instruction done, with a short summary.",
+        "parameters": {"type": "object", "properties": {"summary": {"type": "string"}}}}},
+]  # fmt: skip
+
+TOOL_NAMES = tuple(spec["function"]["name"] for spec in TOOL_SPECS)
+CODE_ONLY_TOOLS = ("run_tests", "run_python")
+
+_ALIASES = {
+    "ls": "list_files", "list": "list_files", "listfiles": "list_files",
+    "read": "read_file", "view": "read_file", "open": "read_file", "cat": "read_file",
+    "write": "write_file", "create_file": "write_file", "save": "write_file", "writefile": "write_file",
+    "delete": "delete_file", "remove": "delete_file", "rm": "delete_file",
+    "test": "run_tests", "tests": "run_tests", "pytest": "run_tests", "run_test": "run_tests",
+    "run": "run_python", "python": "run_python", "execute": "run_python",
+    "done": "complete", "finish": "complete", "finished": "complete", "mark_complete": "complete",
+    "step_complete": "complete", "complete_step": "complete",
+}  # fmt: skip
+
+_ACTION = re.compile(r"^[ \t>*_#-]*action[*_ ]*[:=][ \t*_`]*([A-Za-z][\w -]*?)[ \t*_`]*$", re.I | re.M)
+_ARG = re.compile(r"^[ \t*_-]*([A-Za-z_]+)[*_ ]*[:=][ \t]*(.*?)[ \t]*$")
+_FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})[^\n]*$", re.M)
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One call of a tool, as parsed; `error` says why it cannot run, if so."""
+
+    name: str
+    args: dict = field(default_factory=dict)
+    error: str | None = None
+    id: str | None = None
+
+
+def normalize_name(name: str) -> str:
+    key = name.strip().strip("`*_").lower().replace("-", "_").replace(" ", "_")
+    return key if key in TOOL_NAMES else _ALIASES.get(key.replace("_", ""), _ALIASES.get(key, key))
+
+
+def _check(call: ToolCall) -> ToolCall:
+    if call.error:
+        return call
+    if call.name not in TOOL_NAMES:
+        call.error = f"unknown tool {call.name!r}; the tools are: {', '.join(TOOL_NAMES)}"
+    elif call.name in ("read_file", "write_file", "delete_file", "run_python") and not call.args.get("path"):
+        call.error = f"{call.name} needs a path"
+    elif call.name == "write_file" and "content" not in call.args:
+        call.error = "write_file needs the file's content in a fenced block after the path line"
+    for key in ("start", "end"):
+        if key in call.args and not isinstance(call.args[key], int):
+            try:
+                call.args[key] = int(str(call.args[key]).strip())
+            except ValueError:
+                call.args.pop(key)
+    return call
+
+
+def _parse_segment(name: str, body: str) -> ToolCall:
+    args: dict = {}
+    fence = _FENCE.search(body)
+    head = body[: fence.start()] if fence else body
+    for line in head.splitlines():
+        m = _ARG.match(line)
+        if m and m[2]:
+            args[m[1].lower()] = m[2].strip().strip("`'\"")
+    if "file" in args and "path" not in args:
+        args["path"] = args.pop("file")
+    if fence:
+        marker = fence[2]
+        rest = body[fence.end() + 1 :]
+        close = re.search(rf"^[ \t]*{re.escape(marker[0])}{{{len(marker)},}}[ \t]*$", rest, re.M)
+        content = rest[: close.start()] if close else rest  # tolerate a missing closing fence
+        args.setdefault("content", content)
+    elif "content" in args:
+        args["content"] = args["content"] + "\n"
+    return _check(ToolCall(normalize_name(name), args))
+
+
+def parse_text_actions(text: str) -> list[ToolCall]:
+    """Every action in a plain-text reply, in order (see the module docstring for the format)."""
+    marks = list(_ACTION.finditer(text))
+    calls = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        calls.append(_parse_segment(m[1], text[m.end() : end]))
+    if not calls:
+        calls.extend(_parse_json_actions(text))
+    return calls
+
+
+def _parse_json_actions(text: str) -> list[ToolCall]:
+    """Fallback: a JSON object (or list) like ``{"tool": "write_file", "args": {...}}``."""
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start < 0:
+        return []
+    try:
+        data, _ = json.JSONDecoder().raw_decode(text[start:])
+    except ValueError:
+        return []
+    items = data if isinstance(data, list) else [data]
+    calls = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("tool") or item.get("name") or item.get("action")
+        if not isinstance(name, str):
+            continue
+        args = item.get("args") or item.get("arguments") or {}
+        calls.append(_check(ToolCall(normalize_name(name), dict(args) if isinstance(args, dict) else {})))
+    return calls
+
+
+def native_tool_calls(completion) -> list[ToolCall]:
+    """The tool calls of an OpenAI-style response carried in ``completion.raw``, if any."""
+    try:
+        raw_calls = completion.raw.choices[0].message.tool_calls or []
+    except (AttributeError, IndexError, TypeError):
+        return []
+    calls = []
+    for rc in raw_calls:
+        fn = getattr(rc, "function", None)
+        name = getattr(fn, "name", "") or ""
+        try:
+            args = json.loads(getattr(fn, "arguments", "") or "{}")
+            call = ToolCall(
+                normalize_name(name), args if isinstance(args, dict) else {}, id=getattr(rc, "id", None)
+            )
+        except ValueError as exc:
+            call = ToolCall(normalize_name(name), error=f"arguments are not valid JSON ({exc})")
+        calls.append(_check(call))
+    return calls
+
+
+def parse_reply(completion) -> list[ToolCall]:
+    """The tool calls of a reply: native ones if the backend returned any, else parsed from text."""
+    return native_tool_calls(completion) or parse_text_actions(completion.text or "")

@@ -1,0 +1,441 @@
+"""L2MAC: a stored-program LLM computer that writes codebases and books file by file.
+
+Holt, Luyten and van der Schaar, "L2MAC: Large Language Model Automatic Computer for Extensive
+Code Generation" (ICLR 2024). The model first writes a prompt program, the *instruction
+registry*; each instruction is then run by a fresh agent whose context holds the task, the
+instruction, the file listing and a short summary of the previous step. The agent works on a
+`FileStore` through tools; the *control unit* counts its context and, near the window, asks for
+a progress summary and restarts the step from it; when the agent marks the step complete, the
+control unit runs the syntax check and the tests in a sandbox and feeds failures back, a
+bounded number of times. With GPT-4 the paper reports 91.6% of a URL shortener's features
+implemented, against 53.6% for GPT-4 alone.
+
+Defaults: the registry is capped at 12 instructions and each step at 20 agent turns; the
+window threshold for summarise-and-restart is 80% of the model's context; 3 rounds of
+check-and-fix per step (the paper bounds these without fixing a number; ours are chosen so a
+scripted test stays fast and a real run cannot loop for ever).
+
+Deliberately not here: running the generated program as a service, or reviewing feature
+coverage against the task (the paper's evaluation); tool execution lives in
+``longweave.agents.control_unit`` and parsing in ``longweave.agents.tools``.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, TypedDict
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph import END, START, StateGraph
+
+from longweave.agents.control_unit import CheckReport, ContextMeter, Toolbox, check_work
+from longweave.agents.sandbox import SandboxLimits
+from longweave.agents.tools import TOOL_SPECS, parse_reply
+from longweave.errors import BudgetError, ConfigError, InputError, MalformedOutput
+from longweave.llm import LLM, Trace, Usage
+from longweave.memory.file_store import META_DIR, FileStore
+from longweave.pipelines.base import Pipeline, Result
+from longweave.prompts import PromptOverride
+
+MODES = ("code", "book")
+_MODE_HINT = {
+    "code": "You write a Python codebase: modules in a package and pytest tests in test_*.py files. "
+    "Every file must be complete, importable code.",
+    "book": "You write a book in Markdown: one file per chapter (chapters/01_title.md, ...), plus "
+    "outline.md. Keep names, facts and style consistent with the chapters already written.",
+}
+_CODE_TOOLS = "ACTION: run_tests\nACTION: run_python\npath: pkg/script.py\n"
+_NUMBERED = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):-]\s*(.+?)\s*$", re.I | re.M)
+_BULLET = re.compile(r"^\s*[-*\u2022]\s+(.+?)\s*$", re.M)
+Event = Callable[[str, dict], None]
+
+
+class L2MACState(TypedDict, total=False):
+    """Graph state: short strings and counters only; the output lives in the file store."""
+
+    task: str
+    mode: str
+    registry: list[str]
+    index: int
+    previous: str
+    turns: Annotated[int, operator.add]
+    restarts: Annotated[int, operator.add]
+    fix_rounds: Annotated[int, operator.add]
+    failed_steps: Annotated[list[int], operator.add]
+    stopped: str
+
+
+@dataclass
+class L2MACResult(Result):
+    """What an L2MAC run produced.
+
+    Attributes:
+        files: ``{path: text}`` of the store at the end.
+        registry: the instructions that were run.
+        test_report: the control unit's final check (syntax and tests, in code mode).
+        workdir: the store's root.
+        turns: agent calls made (summaries excluded).
+        restarts: steps restarted from a summary because the context was nearly full.
+        fix_rounds: times a failed check was fed back to an agent.
+        failed_steps: 1-based indices of instructions whose checks still failed at the bound.
+        stopped: why the run stopped early ("max_steps"), or "" when it ran every instruction.
+    """
+
+    files: dict[str, str] = field(default_factory=dict)
+    registry: list[str] = field(default_factory=list)
+    test_report: CheckReport = field(default_factory=CheckReport)
+    workdir: Path | None = None
+    turns: int = 0
+    restarts: int = 0
+    fix_rounds: int = 0
+    failed_steps: list[int] = field(default_factory=list)
+    stopped: str = ""
+
+
+def parse_registry(text: str) -> list[str]:
+    """Instructions from a numbered (or bulleted) list; empty if none is found."""
+    items = _NUMBERED.findall(text) or _BULLET.findall(text)
+    return [" ".join(i.split()) for i in items if i.strip()]
+
+
+class L2MAC(Pipeline):
+    """Instruction registry + control unit + file store (Holt et al., ICLR 2024).
+
+    Args:
+        llm: the model, or a spec for `longweave.load_llm`.
+        workdir: the directory of the file store (created if missing); the checkpoint and the
+            registry are kept in its ``.longweave/`` folder.
+        mode: "code" (a Python package with tests) or "book" (Markdown chapters).
+        max_steps: agent calls allowed in the whole run; the run stops cleanly past it.
+        max_turns_per_step: agent calls allowed for one instruction.
+        max_instructions: longest registry the planner may write.
+        max_fix_rounds: times a failed check is fed back per instruction.
+        max_restarts: summarise-and-restart cycles allowed per instruction.
+        reply_tokens: max_tokens of each agent call (also kept free in the window).
+        window_threshold: fraction of the window at which the step is summarised and restarted.
+        limits: sandbox limits for tests and scripts.
+        native_tools: send ``tools=`` and read native tool calls; None: only for
+            OpenAI-compatible backends. The plain-text action format is always understood.
+        prompts: overrides of the ``l2mac_planner``, ``l2mac_agent`` and ``l2mac_summary`` prompts.
+
+    Example:
+        >>> from longweave.llm import ScriptedLLM
+        >>> llm = ScriptedLLM(rules=[("numbered", "1. Write hello.py"),
+        ...     ("Instruction 1", "ACTION: write_file\\npath: hello.py\\n```\\nprint('hi')\\n```\\n"
+        ...      "ACTION: complete\\nsummary: wrote hello.py")])
+        >>> import tempfile
+        >>> L2MAC(llm, workdir=tempfile.mkdtemp()).run("Say hi").files
+        {'hello.py': "print('hi')\\n"}
+    """
+
+    def __init__(
+        self,
+        llm: LLM | str,
+        *,
+        workdir: str | Path,
+        mode: str = "code",
+        max_steps: int = 200,
+        max_turns_per_step: int = 20,
+        max_instructions: int = 12,
+        max_fix_rounds: int = 3,
+        max_restarts: int = 5,
+        reply_tokens: int = 2048,
+        window_threshold: float = 0.8,
+        limits: SandboxLimits | None = None,
+        native_tools: bool | None = None,
+        prompts: dict[str, PromptOverride] | None = None,
+    ) -> None:
+        super().__init__(llm, prompts=prompts)
+        if mode not in MODES:
+            raise ConfigError(f"mode must be one of {MODES}, not {mode!r}.")
+        if min(max_steps, max_turns_per_step, max_instructions) < 1 or min(max_fix_rounds, max_restarts) < 0:
+            raise ConfigError(
+                "max_steps, max_turns_per_step and max_instructions must be >= 1; the rest >= 0."
+            )
+        self.store = FileStore(workdir)
+        self.mode = mode
+        self.max_steps = max_steps
+        self.max_turns_per_step = max_turns_per_step
+        self.max_instructions = max_instructions
+        self.max_fix_rounds = max_fix_rounds
+        self.max_restarts = max_restarts
+        self.reply_tokens = reply_tokens
+        self.limits = limits or SandboxLimits()
+        if native_tools is None:
+            native_tools = type(self.llm).__name__ == "OpenAICompatible"
+        self.native_tools = native_tools
+        self.meter = ContextMeter(self.llm, reply_tokens, window_threshold)
+        self.toolbox = Toolbox(self.store, mode, self.limits)
+        self._trace = Trace()
+        self._usage = Usage()
+        self._on_event: Event | None = None
+
+    # -- paths ----------------------------------------------------------------------------
+    @property
+    def meta_dir(self) -> Path:
+        path = self.store.root / META_DIR
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def registry_path(self) -> Path:
+        return self.meta_dir / "registry.json"
+
+    def load_registry(self) -> list[str]:
+        """The registry saved by the last `plan` or run in this workdir."""
+        if not self.registry_path.is_file():
+            raise InputError(f"no registry saved in {self.store.root}; run plan() first.")
+        return check_registry(json.loads(self.registry_path.read_text("utf-8")))
+
+    def save_registry(self, registry: list[str]) -> None:
+        self.registry_path.write_text(json.dumps(check_registry(registry), indent=1), "utf-8")
+
+    # -- the graph ------------------------------------------------------------------------
+    @property
+    def graph(self):
+        """The uncompiled-then-compiled graph without a checkpointer (for drawing, composing)."""
+        return self._builder().compile()
+
+    def _builder(self) -> StateGraph:
+        g = StateGraph(L2MACState)
+        g.add_node("plan", self._plan_node)
+        g.add_node("step", self._step_node)
+        g.add_node("final_check", self._final_node)
+        g.add_edge(START, "plan")
+        g.add_conditional_edges("plan", self._route, ["step", "final_check"])
+        g.add_conditional_edges("step", self._route, ["step", "final_check"])
+        g.add_edge("final_check", END)
+        return g
+
+    def _route(self, state: L2MACState) -> str:
+        if state.get("stopped") or state.get("index", 0) >= len(state.get("registry", [])):
+            return "final_check"
+        return "step"
+
+    def _emit(self, kind: str, **data) -> None:
+        if self._on_event is not None:
+            self._on_event(kind, data)
+
+    async def _plan_node(self, state: L2MACState) -> dict:
+        registry = state.get("registry") or await self.aplan(state["task"])
+        self.save_registry(registry)
+        self._emit("registry", registry=registry)
+        return {"registry": registry, "index": state.get("index", 0)}
+
+    async def _step_node(self, state: L2MACState) -> dict:
+        index = state["index"]
+        budget = self.max_steps - state.get("turns", 0)
+        if budget <= 0:
+            return {"stopped": "max_steps"}
+        self._emit("step_start", index=index, instruction=state["registry"][index])
+        self.store.begin_step()
+        try:
+            out = await self._run_instruction(state, index, budget)
+        finally:
+            self.store.end_step()
+        self._emit("step_done", index=index, ok=not out.get("failed_steps"), summary=out["previous"])
+        return out
+
+    async def _final_node(self, state: L2MACState) -> dict:
+        return {}
+
+    # -- planning -------------------------------------------------------------------------
+    async def aplan(self, task: str) -> list[str]:
+        """Ask the model for the instruction registry of `task` (also saved in the workdir)."""
+        task = _check_task(task)
+        messages = self.prompt("l2mac_planner").render(
+            task=task, mode_hint=_MODE_HINT[self.mode], max_instructions=self.max_instructions
+        )
+        for _attempt in range(2):
+            reply = await self.llm.complete(
+                messages, role="l2mac_planner", trace=self._trace, max_tokens=self.reply_tokens
+            )
+            self._usage.record(reply, role="l2mac_planner")
+            registry = parse_registry(reply.text)[: self.max_instructions]
+            if registry:
+                self.save_registry(registry)
+                return registry
+            again = {"role": "user", "content": "Reply with a numbered list only: '1. ...', '2. ...'."}
+            messages = [*messages, {"role": "assistant", "content": reply.text}, again]
+        raise MalformedOutput(
+            f"{self.llm.model} did not write a numbered list of instructions twice; write the registry "
+            "yourself and pass it as run(task, registry=[...]).",
+            model=self.llm.model,
+        )
+
+    def plan(self, task: str) -> list[str]:
+        """Synchronous `aplan`: the registry to inspect or edit before `run(task, registry=...)`."""
+        from longweave._sync import run_sync
+
+        return run_sync(self.aplan(task))
+
+    # -- one instruction: the agent loop, top to bottom ------------------------------------
+    def _fresh_messages(self, state: L2MACState, index: int, progress: str) -> list[dict]:
+        registry = state["registry"]
+        return self.prompt("l2mac_agent").render(
+            mode_hint=_MODE_HINT[self.mode],
+            extra_tools=_CODE_TOOLS if self.mode == "code" else "",
+            task=state["task"],
+            index=index + 1,
+            count=len(registry),
+            instruction=registry[index],
+            registry="\n".join(f"{i + 1}. {r}" for i, r in enumerate(registry)),
+            files=self.toolbox.listing(),
+            previous=state.get("previous") or "(this is the first step)",
+            progress=f"\nProgress so far on this instruction (the step was restarted):\n{progress}"
+            if progress
+            else "",
+        )
+
+    async def _call(self, messages: list[dict], role: str):
+        params: dict = {"max_tokens": self.reply_tokens}
+        if self.native_tools and role == "l2mac_agent":
+            params["tools"] = [s for s in TOOL_SPECS if self.mode == "code" or
+                               s["function"]["name"] not in ("run_tests", "run_python")]  # fmt: skip
+        reply = await self.llm.complete(messages, role=role, trace=self._trace, **params)
+        self._usage.record(reply, role=role)
+        return reply
+
+    async def _run_instruction(self, state: L2MACState, index: int, budget: int) -> dict:
+        turns = restarts = fixes = 0
+        progress, summary, failed = "", "", False
+        messages = self._fresh_messages(state, index, progress)
+        while True:
+            if turns >= min(budget, self.max_turns_per_step):
+                failed = True
+                summary = summary or f"instruction {index + 1} stopped after {turns} turns"
+                break
+            if self.meter.near_full(messages):
+                if len(messages) <= 2 or restarts >= self.max_restarts:
+                    raise BudgetError(
+                        f"instruction {index + 1}'s context ({self.meter.tokens(messages)} tokens) does not "
+                        f"fit {self.llm.model}'s window of {self.llm.context_window}; use a model with a "
+                        "larger window, a smaller reply_tokens, or shorter instructions."
+                    )
+                asked = [*messages, *self.prompt("l2mac_summary").render()]
+                progress = (await self._call(asked, "l2mac_summary")).text.strip()
+                restarts += 1
+                self._emit("restart", index=index, summary=progress)
+                messages = self._fresh_messages(state, index, progress)
+                continue
+            reply = await self._call(messages, "l2mac_agent")
+            turns += 1
+            calls = parse_reply(reply)
+            messages.append({"role": "assistant", "content": reply.text or _describe_calls(calls)})
+            if not calls:
+                messages.append({"role": "user", "content": "No action found in your reply. Use the "
+                                 "ACTION: format, and finish with ACTION: complete."})  # fmt: skip
+                continue
+            observations = [self.toolbox.execute(c) for c in calls]
+            done = next((o for o in observations if o.done), None)
+            feedback = "\n\n".join(f"[{o.tool}] {o.text}" for o in observations)
+            if done is None:
+                messages.append({"role": "user", "content": f"Results:\n{feedback}"})
+                continue
+            summary = done.summary or reply.text.strip()[:300]
+            report = check_work(self.store, self.mode, self.limits)
+            if report.ok:
+                break
+            if fixes >= self.max_fix_rounds:
+                failed = True
+                break
+            fixes += 1
+            self._emit("check_failed", index=index, feedback=report.feedback())
+            messages.append({"role": "user", "content": f"Results:\n{feedback}\n\nThe control unit checked "
+                             f"the store and the step is not done:\n{report.feedback()}\n\nFix this, "
+                             "then finish with ACTION: complete again."})  # fmt: skip
+        return {
+            "index": index + 1,
+            "previous": f"Instruction {index + 1} ({state['registry'][index]}): {summary}"[:1000],
+            "turns": turns,
+            "restarts": restarts,
+            "fix_rounds": fixes,
+            "failed_steps": [index + 1] if failed else [],
+        }
+
+    # -- running --------------------------------------------------------------------------
+    async def arun(
+        self,
+        task: str = "",
+        *,
+        registry: list[str] | None = None,
+        thread_id: str = "main",
+        resume: bool = False,
+        on_event: Event | None = None,
+    ) -> L2MACResult:
+        """Run the task to completion, or resume thread `thread_id` from its checkpoint.
+
+        Args:
+            task: what to build or write.
+            registry: instructions to run instead of asking the planner (e.g. an edited `plan`).
+            thread_id: the checkpoint thread; a new run with the same id starts over.
+            resume: continue the unfinished run of `thread_id` (task and registry come from it).
+            on_event: called as ``on_event(kind, data)`` for "registry", "step_start",
+                "step_done", "restart" and "check_failed", e.g. to draw progress.
+        """
+        started = time.monotonic()
+        self._trace, self._usage, self._on_event = Trace(), Usage(), on_event
+        config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
+        async with AsyncSqliteSaver.from_conn_string(str(self.meta_dir / "checkpoints.sqlite")) as saver:
+            await saver.setup()
+            graph = self._builder().compile(checkpointer=saver)
+            if resume:
+                snap = await graph.aget_state(config)
+                if not snap.values:
+                    raise InputError(
+                        f"there is no run {thread_id!r} to resume in {self.store.root}; start one."
+                    )
+                if snap.next:
+                    self._emit("registry", registry=snap.values.get("registry", []))
+                    state = await graph.ainvoke(None, config)
+                else:
+                    state = snap.values
+            else:
+                task = _check_task(task)
+                init: L2MACState = {"task": task, "mode": self.mode, "index": 0, "previous": ""}
+                if registry is not None:
+                    init["registry"] = check_registry(registry)
+                await saver.adelete_thread(thread_id)
+                state = await graph.ainvoke(init, config)
+        report = check_work(self.store, self.mode, self.limits)
+        return L2MACResult(
+            trace=self._trace,
+            usage=self._usage,
+            seconds=time.monotonic() - started,
+            files=self.store.snapshot(),
+            registry=list(state.get("registry", [])),
+            test_report=report,
+            workdir=self.store.root,
+            turns=state.get("turns", 0),
+            restarts=state.get("restarts", 0),
+            fix_rounds=state.get("fix_rounds", 0),
+            failed_steps=list(state.get("failed_steps", [])),
+            stopped=state.get("stopped", ""),
+        )
+
+
+def _describe_calls(calls) -> str:
+    return "\n".join(f"(tool call {c.name} {json.dumps(c.args)[:200]})" for c in calls)
+
+
+def _check_task(task: str) -> str:
+    if not isinstance(task, str) or not task.strip():
+        raise InputError("the task is empty; describe what to build or write.")
+    return task.strip()
+
+
+def check_registry(registry: object) -> list[str]:
+    """A user's registry, checked: a non-empty list of non-empty strings."""
+    if (
+        not isinstance(registry, list)
+        or not registry
+        or not all(isinstance(r, str) and r.strip() for r in registry)
+    ):
+        raise InputError("the registry must be a non-empty list of instructions (non-empty strings).")
+    return [" ".join(r.split()) for r in registry]

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from longweave.agents.control_unit import Toolbox, check_work
+from longweave.agents.tools import ToolCall, parse_reply, parse_text_actions
+from longweave.llm import Completion
+from longweave.memory.file_store import FileStore
+
+
+def test_tolerant_text_actions():
+    text = (
+        "Sure, here is the module.\n"
+        "**Action:** Write-File\n"
+        "Path: `calc/ops.py`\n"
+        "```python\ndef add(a, b):\n    return a + b\n```\n"
+        "action = read\nfile: calc/ops.py\nstart: 2\n"
+        "ACTION: run tests\n"
+        "ACTION: frobnicate\n"
+        "Action: done\nsummary: wrote ops\n"
+    )
+    calls = parse_text_actions(text)
+    assert [c.name for c in calls] == ["write_file", "read_file", "run_tests", "frobnicate", "complete"]
+    assert calls[0].args == {"path": "calc/ops.py", "content": "def add(a, b):\n    return a + b\n"}
+    assert calls[1].args == {"path": "calc/ops.py", "start": 2}
+    assert calls[3].error and "unknown tool" in calls[3].error
+    assert calls[4].args["summary"] == "wrote ops"
+
+
+def test_missing_closing_fence_and_nested_fences():
+    calls = parse_text_actions(
+        "ACTION: write_file\npath: a.md\n````\n# T\n```\ncode\n```\n````\nACTION: complete"
+    )
+    assert calls[0].args["content"] == "# T\n```\ncode\n```\n"
+    calls = parse_text_actions("ACTION: write_file\npath: b.py\n```\nx = 1\n")
+    assert calls[0].args["content"] == "x = 1\n"
+
+
+def test_write_without_content_is_an_error_for_the_model():
+    (call,) = parse_text_actions("ACTION: write_file\npath: a.py\n")
+    assert call.error and "content" in call.error
+
+
+def test_json_fallback():
+    calls = parse_text_actions('{"tool": "write_file", "args": {"path": "a.py", "content": "x = 1\\n"}}')
+    assert calls[0].name == "write_file" and calls[0].args["content"] == "x = 1\n"
+
+
+def test_native_tool_calls_win_over_text():
+    fn = SimpleNamespace(name="write_file", arguments=json.dumps({"path": "n.py", "content": "y = 2\n"}))
+    message = SimpleNamespace(
+        content="ACTION: list_files", tool_calls=[SimpleNamespace(id="c1", function=fn)]
+    )
+    completion = Completion(
+        text="ACTION: list_files", raw=SimpleNamespace(choices=[SimpleNamespace(message=message)])
+    )
+    (call,) = parse_reply(completion)
+    assert (call.name, call.args, call.id) == ("write_file", {"path": "n.py", "content": "y = 2\n"}, "c1")
+    bad = SimpleNamespace(name="read_file", arguments="{not json")
+    message.tool_calls = [SimpleNamespace(id="c2", function=bad)]
+    assert "not valid JSON" in parse_reply(completion)[0].error
+
+
+def test_toolbox_turns_refusals_into_observations(tmp_path):
+    box = Toolbox(FileStore(tmp_path))
+    obs = box.execute(ToolCall("write_file", {"path": "../x.py", "content": "1"}))
+    assert not obs.ok and "climbs out" in obs.text
+    obs = box.execute(ToolCall("write_file", {"path": "big.py", "content": "\n".join(map(str, range(500)))}))
+    obs = box.execute(ToolCall("read_file", {"path": "big.py"}))
+    assert obs.text.endswith("[lines 1-200 of 500]") and "\n199\n" in obs.text and "\n250\n" not in obs.text
+    book = Toolbox(FileStore(tmp_path / "book"), mode="book")
+    assert "not available" in book.execute(ToolCall("run_tests")).text
+
+
+def test_check_work_reports_syntax_errors_without_running(tmp_path):
+    store = FileStore(tmp_path)
+    store.write("bad.py", "def f(:\n")
+    store.write("test_bad.py", "import bad\n")
+    report = check_work(store)
+    assert report.syntax_errors and "bad.py, line 1" in report.syntax_errors[0]
+    assert not report.tests_run and not report.ok
