@@ -269,6 +269,45 @@ def _extract_words(text: str) -> tuple[int, str]:
     return 0, text
 
 
+_GENERIC = set(
+    "about into over under with from this that these those your their there which what when where "
+    "write writes written writing compose draft create produce please make give tell words word "
+    "long short detailed essay article piece story text report post blog".split()
+)
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _topic_stems(text: str) -> set[str]:
+    """Crude stems (first 5 letters) of the content words of `text`, for a topic overlap test."""
+    return {w.lower()[:5] for w in re.findall(r"[^\W\d_]{4,}", text) if w.lower() not in _GENERIC}
+
+
+def check_on_topic(sections: list[Section], instruction: str) -> None:
+    """Reject a plan that shares no content word with a specific instruction.
+
+    Small base models sometimes continue the planning prompt with an unrelated "plan" (the
+    embedded 270M model once answered a history of tea with "Feedback: write a comment on the
+    source code"). When the instruction names a subject (two or more content words) and no
+    section mentions any of them, the plan is treated as malformed, so the planner re-asks and
+    then falls back to a plan derived from the instruction. CJK instructions are not checked.
+
+    Raises:
+        MalformedOutput: naming the instruction words the plan should have used.
+    """
+    if _CJK_CHAR.search(instruction):
+        return
+    wanted = _topic_stems(instruction)
+    if len(wanted) < 2:
+        return
+    got = _topic_stems(" ".join(f"{s.title} {s.point}" for s in sections))
+    if not wanted & got:
+        examples = sorted({w for w in re.findall(r"[^\W\d_]{4,}", instruction) if w.lower() not in _GENERIC})
+        raise MalformedOutput(
+            "the plan is off topic: no section mentions the instruction's subject "
+            f"({', '.join(examples[:6])}); plan sections about that subject"
+        )
+
+
 def _usable(s: Section) -> bool:
     return bool(re.search(r"[^\W\d_]{2,}", s.title + s.point)) and not _PLACEHOLDER.match(s.point or s.title)
 
@@ -495,6 +534,7 @@ class Planner:
             )
             try:
                 sections = parse_plan(reply.text)
+                check_on_topic(sections, instruction)
                 target = stated or sum(s.words for s in sections) or WORDS_PER_SECTION * len(sections)
                 sections = normalize_plan(sections, target, max_section_words=self.max_section_words)
                 return PlanOutcome(sections, "model" if attempt == 0 else "repaired", target, problems)

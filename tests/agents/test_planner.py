@@ -147,3 +147,21 @@ async def test_planner_falls_back_and_records_it_in_the_trace():
 async def test_planner_rejects_a_bad_target():
     with pytest.raises(InputError):
         await _planner(ScriptedLLM(default="x")).plan("Write", target_words=0)
+
+
+async def test_an_off_topic_plan_is_re_asked_then_replaced_by_a_derived_one():
+    # The embedded 270M model once "planned" a history of lighthouses as a code review.
+    llm = ScriptedLLM(default="1. Feedback: write a comment on the source code (500 words)")
+    trace = Trace()
+    out = await _planner(llm).plan("Write a 1000-word history of Baltic lighthouses.", trace=trace)
+    assert out.source == "fallback" and len(llm.calls) == 2
+    assert "off topic" in out.problems[0] and "lighthouses" in out.problems[0]
+    assert "off topic" in llm.prompts[1]  # the re-ask names the problem
+    assert all("Feedback" not in s.title for s in out.sections)
+    assert any("lighthouses" in s.point for s in out.sections)
+
+
+async def test_an_on_topic_plan_passes_the_topic_check():
+    llm = ScriptedLLM(default="1. Early lighthouse keepers (500 words)\n2. Baltic storms (500 words)")
+    out = await _planner(llm).plan("Write a 1000-word history of Baltic lighthouses.")
+    assert out.source == "model" and [s.title for s in out.sections][0] == "Early lighthouse keepers"

@@ -50,5 +50,7 @@ def exact_llm(plan_reply: str | None = None, *, ratio: float = 1.0, **kwargs) ->
     return ScriptedLLM(rules=rules, **kwargs)
 
 
-def plan_lines(n: int, words: int) -> str:
-    return "\n".join(f"{i + 1}. Topic{i + 1}: point {i + 1} - Word Count: {words} words" for i in range(n))
+def plan_lines(n: int, words: int, subject: str = "") -> str:
+    about = f" about {subject}" if subject else ""
+    lines = (f"{i + 1}. Topic{i + 1}: point {i + 1}{about} - Word Count: {words} words" for i in range(n))
+    return "\n".join(lines)

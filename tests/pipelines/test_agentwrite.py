@@ -24,7 +24,7 @@ def test_docstring_example_runs():
 
 
 def test_twenty_sections_of_500_land_within_5_percent_of_10000_words():
-    llm = exact_llm(plan_lines(20, 500))
+    llm = exact_llm(plan_lines(20, 500, "harbors"))
     result = AgentWrite(llm).run("Write a 10000-word history of harbors.")
     assert result.plan_source == "model" and len(result.plan) == 20
     assert abs(result.words - 10_000) <= 500 and result.words == count_words(result.text)
@@ -38,7 +38,7 @@ def test_twenty_sections_of_500_land_within_5_percent_of_10000_words():
 
 
 def test_bounded_context_keeps_the_last_prompt_close_to_the_first():
-    llm = exact_llm(plan_lines(20, 500))
+    llm = exact_llm(plan_lines(20, 500, "harbors"))
     result = AgentWrite(llm).run("Write a 10000-word history of harbors.")
     firsts = [r.prompt_tokens for r in result.trace.by_role("writer")]
     # the last step adds only the bounded summary and tail (400 + 300 tokens) to the first
