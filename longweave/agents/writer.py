@@ -37,6 +37,7 @@ _FAILURE = re.compile(
     r"i can(?:'|no)t\b|i cannot\b|as an ai\b|i am unable|i'?m unable)",
     re.I,
 )
+_SPECIAL_TOKEN = re.compile(r"<(?:start|end)_of_\w+>|</?(?:bos|eos|pad|unk|s)>")  # leaked control tokens
 _ECHO_LINE = re.compile(r"^\s*#{3}\s.*$", re.M)  # plain-prompt headings a base model echoes
 
 
@@ -188,7 +189,7 @@ def failure_reason(text: str) -> str | None:
 
 def clean(text: str, *, seen: str = "") -> str:
     """Strip echoed prompt headings and leading titles, drop sentences repeated verbatim."""
-    text = _ECHO_LINE.sub("", text or "").strip()
+    text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
     text = re.sub(r"^\s*#{1,6}\s[^\n]*\n", "", text).strip()  # the writer adds its own heading
     known = {_norm(s) for s in _sentences(seen)}
     paragraphs = []
