@@ -23,14 +23,3 @@ def test_override_from_dict_and_file(tmp_path):
         load_prompt("no-such-agent")
     with pytest.raises(ConfigError, match="unknown parts"):
         load_prompt("anything", {"usr": "typo"})
-
-
-def test_an_assistant_part_primes_the_reply_and_its_variables_are_strict():
-    prompt = load_prompt("writer_base")
-    assert {"subject", "tail", "title"} <= prompt.variables
-    custom = load_prompt("writer", {"assistant": "# {{title}}\n"})
-    values = dict.fromkeys(custom.variables, "x") | {"title": "Tides"}
-    messages = custom.render(**values)
-    assert messages[-1] == {"role": "assistant", "content": "# Tides"}
-    with pytest.raises(ConfigError, match="title"):
-        custom.render(**{k: v for k, v in values.items() if k != "title"})

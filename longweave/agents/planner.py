@@ -415,7 +415,7 @@ def derive_plan(instruction: str, target_words: int) -> list[Section]:
     without its length request), so the writer still knows what the piece is about.
     """
     check_target(target_words)
-    subject = subject_of(instruction)
+    subject = _subject(instruction)
     n = max(1, round(target_words / WORDS_PER_SECTION))
     if n == 1:
         sections = [Section("The piece", f"Write the whole piece: {subject}")]
@@ -440,8 +440,7 @@ def derive_plan(instruction: str, target_words: int) -> list[Section]:
     return normalize_plan(sections, target_words)
 
 
-def subject_of(instruction: str) -> str:
-    """The piece's subject as a title: the instruction without "Write a N-word" and the like."""
+def _subject(instruction: str) -> str:
     s = _TARGET.sub("", " ".join(instruction.split()))
     s = re.sub(
         r"^(?:please\s+)?(?:write|compose|draft|create|produce)\s+(?:me\s+)?(?:an?\s+)?[-\s]*",

@@ -50,7 +50,6 @@ from longweave.agents.planner import (
     Section,
     check_target,
     render_plan,
-    subject_of,
     user_plan,
 )
 from longweave.agents.summarizer import Summarizer
@@ -202,12 +201,10 @@ class AgentWrite(Pipeline):
             max_repairs=max_plan_repairs,
             max_section_words=max_section_words,
         )
-        # Base models continue a primed document (writer_base.yaml) unless the user set the prompt.
-        base = not getattr(self.llm, "uses_chat_template", True) and "writer" not in self._prompt_overrides
         self.writer = Writer(
             self.llm,
-            self.prompt("writer_base" if base else "writer"),
-            self.prompt("writer_continue_base" if base else "writer_continue"),
+            self.prompt("writer"),
+            self.prompt("writer_continue"),
             policy=length,
             temperature=temperature,
         )
@@ -306,7 +303,6 @@ class AgentWrite(Pipeline):
         section = plan[i]
         base = {
             "instruction": run.instruction,
-            "subject": subject_of(run.instruction),
             "number": i + 1,
             "total": len(plan),
             "title": section.title,
@@ -315,14 +311,7 @@ class AgentWrite(Pipeline):
         if self.context == "full":
             previous = run.assemble(upto=i)
             written = f"Already written text:\n\n{previous}" if previous else "Nothing is written yet."
-            tail = (run.section(i - 1) or "") if i else ""
-            return {
-                **base,
-                "plan": render_plan(plan, current=i),
-                "written": written,
-                "summary": written,
-                "tail": tail,
-            }
+            return {**base, "plan": render_plan(plan, current=i), "written": written}
         return {**base, **self._bounded(run, i)}
 
     def _bounded(self, run: _Run, i: int) -> dict:
@@ -340,11 +329,12 @@ class AgentWrite(Pipeline):
             summary = text_tail(summary, max(0, room - count(tail)), self.llm) if room > count(tail) else ""
         if not i:
             written = "Nothing is written yet: this is the first section."
-            summary_line = written
         else:
-            summary_line = f"Summary of what is written so far:\n{summary or '(none)'}"
-            written = f"{summary_line}\n\nThe previous section ends with:\n{tail}"
-        return {"plan": plan_text, "written": written, "summary": summary_line, "tail": tail}
+            written = (
+                f"Summary of what is written so far:\n{summary or '(none)'}\n\n"
+                f"The previous section ends with:\n{tail}"
+            )
+        return {"plan": plan_text, "written": written}
 
     # -- running -------------------------------------------------------------------------
 

@@ -1,13 +1,10 @@
 """Prompt files, one per agent, rendered with strict templates.
 
 Each agent's prompt lives in ``longweave/prompts/<agent>.yaml`` with a ``system`` and a
-``user`` entry (either may be absent), and optionally an ``assistant`` entry: the start of the
-reply, which the model continues. Only base models (rendered by `render_plain`) can be primed
-this way, so only prompts meant for them (``*_base.yaml``) have one. Placeholders are
-``{{name}}``; rendering with a name missing raises, so a prompt can never silently lose its
-input. Users override any agent's prompt per pipeline by passing
-``prompts={"worker": {"user": "..."}}`` (or a path to their own YAML file), in the spirit of
-smolagents' ``prompt_templates``.
+``user`` entry (either may be absent). Placeholders are ``{{name}}``; rendering with a name
+missing raises, so a prompt can never silently lose its input. Users override any agent's
+prompt per pipeline by passing ``prompts={"worker": {"user": "..."}}`` (or a path to their
+own YAML file), in the spirit of smolagents' ``prompt_templates``.
 """
 
 from __future__ import annotations
@@ -26,16 +23,15 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """A system and a user template for one agent, and optionally the start of its reply."""
+    """A system and a user template for one agent."""
 
     name: str
     system: str = ""
     user: str = ""
-    assistant: str = ""
 
     @property
     def variables(self) -> set[str]:
-        return {v for part in (self.system, self.user, self.assistant) for v in _PLACEHOLDER.findall(part)}
+        return set(_PLACEHOLDER.findall(self.system)) | set(_PLACEHOLDER.findall(self.user))
 
     def render(self, **values: object) -> list[dict]:
         """The chat messages for these values; a missing variable raises ConfigError."""
@@ -53,8 +49,6 @@ class PromptTemplate:
         if self.system.strip():
             messages.append({"role": "system", "content": fill(self.system)})
         messages.append({"role": "user", "content": fill(self.user)})
-        if self.assistant.strip():
-            messages.append({"role": "assistant", "content": fill(self.assistant)})
         return messages
 
 
@@ -66,7 +60,7 @@ def load_prompt(name: str, override: PromptOverride | None = None) -> PromptTemp
 
     Args:
         name: the agent ("worker", "manager", "planner", "writer"...).
-        override: a `PromptTemplate`, a dict with ``system``/``user``/``assistant`` keys replacing those
+        override: a `PromptTemplate`, a dict with ``system``/``user`` keys replacing those
             parts, or a path to a YAML file of the same shape.
     """
     if isinstance(override, PromptTemplate):
@@ -88,14 +82,10 @@ def load_prompt(name: str, override: PromptOverride | None = None) -> PromptTemp
             f"a prompt override must be a dict, a path or a PromptTemplate, not {type(override).__name__}."
         )
     merged = {**base, **(override or {})}
-    unknown = set(merged) - {"system", "user", "assistant"}
+    unknown = set(merged) - {"system", "user"}
     if unknown:
-        raise ConfigError(
-            f"prompt {name!r} has unknown parts {sorted(unknown)}; use 'system', 'user' and 'assistant'."
-        )
-    return PromptTemplate(
-        name, merged.get("system") or "", merged.get("user") or "", merged.get("assistant") or ""
-    )
+        raise ConfigError(f"prompt {name!r} has unknown parts {sorted(unknown)}; use 'system' and 'user'.")
+    return PromptTemplate(name, merged.get("system") or "", merged.get("user") or "")
 
 
 __all__ = ["PromptOverride", "PromptTemplate", "load_prompt"]

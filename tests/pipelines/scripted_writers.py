@@ -46,13 +46,6 @@ def exact_llm(plan_reply: str | None = None, *, ratio: float = 1.0, **kwargs) ->
         ),
         (r'Now write section \d+ of \d+, "(?P<title>[^"]+)".*Write about (?P<words>\d+) words', write),
         (r'Newest section, "(?P<title>[^"]+)".*updated summary', lambda m, _: f"So far: {m['title']}."),
-        # the base-model prompts (writer_base.yaml, writer_continue_base.yaml)
-        (
-            r'You are writing section \d+ of \d+, "(?P<title>[^"]+)".*Continue it with about '
-            r"(?P<words>\d+) more words\.\n\n#.*\n\n## .*?\n\n(?P<sofar>.*)",
-            cont,
-        ),
-        (r'Write section \d+ of \d+, "(?P<title>[^"]+)": .*\(about (?P<words>\d+) words\)', write),
     ]
     return ScriptedLLM(rules=rules, **kwargs)
 
