@@ -14,7 +14,8 @@ controls length, because models (small ones especially) stop early or run on:
   AgentWrite script saves "Max tries. Failed." as a paragraph).
 
 Sentences a small model repeats verbatim inside a section are dropped before counting, so
-looping output does not pass for length.
+looping output does not pass for length; backends that can (llama.cpp) are asked to stop a reply
+as soon as it repeats ``REPEAT_STOP_TOKENS`` tokens, so a loop does not cost its tokens either.
 
 Deliberately not here: which context the writer sees (the pipeline builds it, bounded or full)
 and where text is stored.
@@ -37,6 +38,7 @@ _FAILURE = re.compile(
     r"i can(?:'|no)t\b|i cannot\b|as an ai\b|i am unable|i'?m unable)",
     re.I,
 )
+REPEAT_STOP_TOKENS = 24  # backends that can (llama.cpp) stop a reply repeating this many tokens
 _SPECIAL_TOKEN = re.compile(r"<(?:start|end)_of_\w+>|</?(?:bos|eos|pad|unk|s)>")  # leaked control tokens
 _ECHO_LINE = re.compile(r"^\s*#{3}\s.*$", re.M)  # plain-prompt headings a base model echoes
 
@@ -137,7 +139,12 @@ class Writer:
                 messages = self.prompt.render(**{**variables, "words": words})
             max_tokens = self._fit(messages, policy.max_tokens(remaining), label)
             reply = await self.llm.complete(
-                messages, role="writer", trace=trace, max_tokens=max_tokens, temperature=self.temperature
+                messages,
+                role="writer",
+                trace=trace,
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+                stop_on_repeat=REPEAT_STOP_TOKENS,  # a loop's text would be dropped by `clean` anyway
             )
             calls += 1
             piece = clean(reply.text, seen=text)
@@ -154,14 +161,14 @@ class Writer:
                 retries += 1
                 continue
             text = join(text, piece)
-            truncated = reply.finish_reason == "length"
+            truncated = reply.finish_reason in ("length", "repetition")
             if count_words(text) >= policy.short * words or continues >= policy.max_continues:
                 break
             continues += 1
         cut = False
         if count_words(text) > policy.long * words:
             text, cut = cut_at_sentence(text, words), True
-        elif truncated:  # stopped by max_tokens mid-sentence: end at the last full sentence
+        elif truncated:  # stopped mid-sentence (max_tokens, a loop): end at the last full sentence
             ends = [m.end() for m in _SENTENCE_END.finditer(text)]
             if ends and count_words(text[: ends[-1]]) >= policy.short * words:
                 text, cut = text[: ends[-1]], True

@@ -5,6 +5,11 @@ One model instance is not thread-safe, so calls run one at a time in a worker th
 already use every core for one call. Models with a chat template in their GGUF metadata are
 prompted through it; base models (the embedded Gemma 3 270M) get `render_plain`.
 
+Per-call parameter beyond the common ones: ``stop_on_repeat=N`` ends generation as soon as the
+last N generated tokens repeat a span generated earlier in the same reply (finish_reason
+``"repetition"``). Small base models fall into loops; a caller that discards repeated text
+anyway (AgentWrite's writer) saves the tokens the loop would have cost. Other backends ignore it.
+
 Install: ``pip install 'longweave[local]'``.
 """
 
@@ -25,6 +30,13 @@ from longweave.text.tokenizer import CallableTokenizer
 _QUIET_LOG = None
 
 
+def llama_cpp_stopping(criteria: list):
+    """Wrap plain callables as llama-cpp-python's `StoppingCriteriaList`."""
+    import llama_cpp
+
+    return llama_cpp.StoppingCriteriaList(criteria)
+
+
 def _import_llama_cpp():
     global _QUIET_LOG
     try:
@@ -39,6 +51,27 @@ def _import_llama_cpp():
         _QUIET_LOG = llama_cpp.llama_log_callback(lambda level, text, data: None)
         llama_cpp.llama_log_set(_QUIET_LOG, ctypes.c_void_p(0))
     return llama_cpp
+
+
+class _RepeatStop:
+    """llama.cpp stopping criterion: true once the newest `n` tokens repeat an earlier span."""
+
+    def __init__(self, prompt_tokens: int, n: int) -> None:
+        self.start, self.n, self.seen, self.fired, self.length = prompt_tokens, n, set(), False, -1
+
+    def __call__(self, input_ids, logits) -> bool:
+        generated = input_ids[self.start :]
+        if len(generated) == self.length:  # llama-cpp-python asks again once generation has ended
+            return self.fired
+        self.length = len(generated)
+        if len(generated) < self.n:
+            return False
+        key = tuple(int(t) for t in generated[-self.n :])
+        if key in self.seen:
+            self.fired = True
+            return True
+        self.seen.add(key)
+        return False
 
 
 class LlamaCpp(LLM):
@@ -122,14 +155,22 @@ class LlamaCpp(LLM):
                 else:
                     prompt = render_plain(messages)
                     n_prompt = len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=True))
+                    repeat = (
+                        _RepeatStop(n_prompt, params["stop_on_repeat"])
+                        if params.get("stop_on_repeat")
+                        else None
+                    )
                     out = self._llama.create_completion(
                         prompt,
                         max_tokens=self._fit(n_prompt, params.get("max_tokens")),
                         stop=[*STOP_SEQUENCES, *(params.get("stop") or [])],
+                        stopping_criteria=llama_cpp_stopping([repeat]) if repeat else None,
                         **common,
                     )
                     choice = out["choices"][0]
                     text = choice["text"]
+                    if repeat is not None and repeat.fired:
+                        choice["finish_reason"] = "repetition"
             except ContextWindowExceeded:
                 raise
             except ValueError as exc:

@@ -1,0 +1,25 @@
+"""The llama.cpp loop stop (`stop_on_repeat`): pure logic, no model needed."""
+
+from longweave.llm.llamacpp import _RepeatStop
+
+
+def test_fires_when_the_newest_tokens_repeat_an_earlier_generated_span():
+    stop = _RepeatStop(prompt_tokens=3, n=3)
+    ids = [9, 9, 9]  # the prompt repeats itself: never counted
+    fired_at = None
+    for t in [1, 2, 3, 4, 1, 2, 3]:
+        ids.append(t)
+        if stop(ids, None):
+            fired_at = len(ids) - 3
+            break
+    assert fired_at == 7 and stop.fired
+
+
+def test_a_normal_reply_never_fires_even_when_asked_twice_at_the_end():
+    stop = _RepeatStop(prompt_tokens=0, n=3)
+    ids = []
+    for t in [1, 2, 3, 4, 5, 6]:
+        ids.append(t)
+        assert not stop(ids, None)
+    assert not stop(ids, None)  # llama-cpp-python's final check after the loop
+    assert not stop.fired
