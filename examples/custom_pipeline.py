@@ -103,8 +103,10 @@ async def review(
         return await build_graph(llm).ainvoke(inputs, config)
     async with AsyncSqliteSaver.from_conn_string(checkpoint) as saver:
         graph = build_graph(llm, write_checkpoint=f"{checkpoint}.write", checkpointer=saver)
-        stopped = (await graph.aget_state(config)).next
-        return await graph.ainvoke(None if stopped else inputs, config)
+        saved = await graph.aget_state(config)
+        if saved.values and not saved.next:  # this thread finished before: nothing to redo
+            return saved.values
+        return await graph.ainvoke(None if saved.next else inputs, config)
 
 
 def main(argv: list[str] | None = None) -> int:
