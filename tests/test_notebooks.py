@@ -9,6 +9,7 @@ checkout would have. A notebook that loads the embedded model is also marked ``r
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -20,8 +21,10 @@ CELL_TIMEOUT = 120
 
 
 def uses_embedded_model(path: Path) -> bool:
-    text = path.read_text()
-    return 'load_llm(\\"local\\")' in text or "load_llm('local')" in text
+    """Whether a code cell loads the embedded model (a mention in the prose does not count)."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return re.search(r"""load_llm\(\s*["']local["']""", code) is not None
 
 
 def _param(path: Path):

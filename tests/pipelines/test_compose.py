@@ -246,3 +246,12 @@ def test_memory_and_an_agent_as_nodes_of_one_graph():
     }
     assert state["answer"] == "[ch1] The castle has nine towers."
     assert len(memory) == 2
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import longweave.pipelines.compose as compose
+
+    failures, tried = doctest.testmod(compose, optionflags=doctest.ELLIPSIS)
+    assert tried >= 2 and failures == 0
