@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -30,6 +29,7 @@ from longweave import (
 )
 from longweave.errors import ConfigError
 from longweave.pipelines.compose import tally
+from tests.pipelines.test_agentwrite_resume import sections_stored
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
@@ -128,14 +128,6 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def stored_sections(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=1) as conn:
-            return conn.execute("SELECT count(*) FROM lw_texts WHERE key LIKE 'section/%'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 @pytest.mark.slow
 def test_nested_graph_killed_with_sigkill_resumes_from_both_checkpoints(tmp_path):
     paths = write_corpus(tmp_path)
@@ -145,12 +137,12 @@ def test_nested_graph_killed_with_sigkill_resumes_from_both_checkpoints(tmp_path
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while stored_sections(Path(f"{db}.write")) < 1 and proc.poll() is None and time.monotonic() < deadline:
+    while sections_stored(Path(f"{db}.write")) < 1 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert proc.poll() is None, proc.stderr.read().decode()
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    stored = stored_sections(Path(f"{db}.write"))
+    stored = sections_stored(Path(f"{db}.write"))
     assert 1 <= stored < 3
 
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
