@@ -4,13 +4,14 @@ A LangGraph node is a function ``(state, config) -> update``. This module makes 
 from longweave's parts, so a user wires them in their own ``StateGraph`` with LangGraph's own
 API (edges, ``Send`` fan-out, checkpointers, ``max_concurrency``), nothing else:
 
-- `as_node(pipeline)` runs a whole pipeline (ChainOfAgents, AgentWrite, ...) as one node. It
-  reads the pipeline's inputs from documented state keys (`NODE_IO`, also in each pipeline's
-  docstring), writes the outputs back, and, when the user's graph runs with a checkpointer
-  and a ``thread_id``, gives a resumable pipeline (ChainOfAgents with a ``checkpointer``,
-  AgentWrite or CogWriter with a ``checkpoint`` file) a run id derived from that thread, the
-  node and its inputs. A user's run that stops inside the node resumes *inside* it: the outer
-  checkpoint skips finished nodes, the pipeline's own checkpoint skips finished steps.
+- `as_node(pipeline)` (also ``pipeline.as_node()``) runs a whole pipeline (ChainOfAgents,
+  AgentWrite, ...) as one node. It reads the pipeline's inputs from documented state keys
+  (`NODE_IO`, also in each pipeline's docstring), writes the outputs back, and, when the
+  user's graph runs with a checkpointer and a ``thread_id``, gives a resumable pipeline
+  (ChainOfAgents with a ``checkpointer``, AgentWrite or CogWriter with a ``checkpoint`` file)
+  a run id derived from that thread, the node and its inputs. A user's run that stops inside
+  the node resumes *inside* it: the outer checkpoint skips finished nodes, the pipeline's own
+  checkpoint skips finished steps.
 - `agent_node(fn, inputs=..., output=...)` calls one agent (any function or method, sync or
   async) with arguments taken from the state.
 - `remember_node(memory)` and `recall_node(memory)` add text to a `Memory` (DocumentMemory,

@@ -247,3 +247,9 @@ def test_docstring_examples_run():
 
     failures, tried = doctest.testmod(compose, optionflags=doctest.ELLIPSIS)
     assert tried >= 2 and failures == 0
+
+
+def test_pipeline_as_node_method_is_the_same_node():
+    llm = ScriptedLLM(rules=[(r"<source>", "notes"), (r"<notes>", "42")])
+    node = ChainOfAgents(llm).as_node(outputs={"reply": "answer"})
+    assert asyncio.run(node({"document": "Text. " * 50, "query": "What?"}, {})) == {"reply": "42"}
