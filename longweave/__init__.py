@@ -26,6 +26,7 @@ from longweave.pipelines import (
 )
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.cogwriter import CogResult, CogWriter
+from longweave.pipelines.compose import UsageLog, agent_node, as_node, recall_node, remember_node
 from longweave.pipelines.l2mac import L2MAC, L2MACResult
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
@@ -55,8 +56,11 @@ __all__ = [
     "ScriptedLLM",
     "Trace",
     "Usage",
+    "UsageLog",
     "WriteResult",
     "__version__",
+    "agent_node",
+    "as_node",
     "check_constraints",
     "chunk",
     "count_words",
@@ -71,4 +75,6 @@ __all__ = [
     "load_document",
     "load_llm",
     "make_needle_task",
+    "recall_node",
+    "remember_node",
 ]

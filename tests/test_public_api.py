@@ -45,6 +45,11 @@ def test_public_api_is_pinned():
             "length_score",
             "load_llm",
             "WriteResult",
+            "UsageLog",
+            "agent_node",
+            "as_node",
+            "recall_node",
+            "remember_node",
         ]
     )
     for name in longweave.__all__:

@@ -5,6 +5,7 @@ from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.chain_of_agents import ChainOfAgents
 from longweave.pipelines.cogwriter import CogResult, CogWriter
+from longweave.pipelines.compose import NodeIO, UsageLog, agent_node, as_node, recall_node, remember_node
 from longweave.pipelines.full_context import FullContext
 from longweave.pipelines.l2mac import L2MAC, L2MACResult
 from longweave.pipelines.memory_chat import ChatResult, MemoryChat
@@ -20,6 +21,7 @@ __all__ = [
     "FullContext",
     "L2MAC",
     "L2MACResult",
+    "NodeIO",
     "MemoryChat",
     "Passage",
     "Pipeline",
@@ -28,6 +30,11 @@ __all__ = [
     "ReadingResult",
     "Result",
     "RetrieveThenReason",
+    "UsageLog",
     "WriteResult",
+    "agent_node",
+    "as_node",
+    "recall_node",
+    "remember_node",
     "reorder_passages",
 ]

@@ -147,6 +147,18 @@ class _Run:
 class AgentWrite(Pipeline):
     """Plan-then-write long-form generation (LongWriter's AgentWrite) with bounded context.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key        | in/out | what |
+    | ---------------- | ------ | ---- |
+    | ``instruction``  | in     | what to write (required) |
+    | ``target_words`` | in     | the length (optional) |
+    | ``plan``         | in     | the user's outline (optional) |
+    | ``text``         | out    | the piece, in Markdown |
+
+    With ``checkpoint=PATH``, the node resumes at the section it stopped in when the user's
+    graph resumes.
+
     Args:
         llm: a model, or a spec for `longweave.load_llm` ("local", "openai:gpt-4o-mini"...).
         context: "bounded" (summary + end of the previous section) or "full" (all previous

@@ -52,3 +52,9 @@ class Pipeline:
     def run(self, *args, **kwargs) -> Result:
         """Run the pipeline to completion from synchronous code (also inside Jupyter)."""
         return run_sync(self.arun(*args, **kwargs))
+
+    def as_node(self, **options):
+        """This pipeline as a node of your own LangGraph graph; see `longweave.as_node`."""
+        from longweave.pipelines.compose import as_node
+
+        return as_node(self, **options)

@@ -74,6 +74,16 @@ class _Run:
 class ChainOfAgents(Pipeline):
     """Read a document of any length with a chain of worker agents and a manager.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key    | in/out | what |
+    | ------------ | ------ | ---- |
+    | ``document`` | in     | the text: str, `Document`, `Corpus` or a text stream |
+    | ``query``    | in     | the question; absent: a summary |
+    | ``answer``   | out    | the manager's answer (or summary) |
+
+    With a ``checkpointer``, the node resumes inside the chain when the user's graph resumes.
+
     Args:
         llm: the model (an `LLM` or a spec such as "local").
         chunk_tokens: tokens of source per worker; default the most the window leaves room for.

@@ -142,6 +142,18 @@ def dependency_graph(units: list[Unit]) -> nx.DiGraph:
 class CogWriter(Pipeline):
     """Constrained long-form writing with parallel units, a monitor and a bounded reviewer.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key        | in/out | what |
+    | ---------------- | ------ | ---- |
+    | ``instruction``  | in     | what to write, with its constraints (required) |
+    | ``target_words`` | in     | the length (optional) |
+    | ``plan``         | in     | the user's units (optional) |
+    | ``text``         | out    | the piece, in Markdown |
+
+    With ``checkpoint=PATH``, the node resumes at the unit it stopped in when the user's
+    graph resumes.
+
     Args:
         llm: the model, or a spec for `longweave.load_llm`.
         concurrency: units written at once (default 8).

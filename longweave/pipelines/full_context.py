@@ -34,6 +34,14 @@ class FullContextState(TypedDict, total=False):
 class FullContext(Pipeline):
     """Answer from the whole document at once; refuse, clearly, when it does not fit.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key    | in/out | what |
+    | ------------ | ------ | ---- |
+    | ``document`` | in     | str, `Document` or `Corpus` that fits the window |
+    | ``query``    | in     | the question (required) |
+    | ``answer``   | out    | the answer |
+
     Args:
         llm: the model.
         window: the window to plan for; default the model's.

@@ -107,6 +107,13 @@ def parse_registry(text: str) -> list[str]:
 class L2MAC(Pipeline):
     """Instruction registry + control unit + file store (Holt et al., ICLR 2024).
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key | in/out | what |
+    | --------- | ------ | ---- |
+    | ``task``  | in     | what to build or write (required) |
+    | ``files`` | out    | ``{path: text}`` of the file store at the end |
+
     Args:
         llm: the model, or a spec for `longweave.load_llm`.
         workdir: the directory of the file store (created if missing); the checkpoint and the

@@ -67,6 +67,13 @@ class _State(TypedDict, total=False):
 class MemoryChat(Pipeline):
     """A chat whose memory is an SCM memory stream with a memory controller.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key   | in/out | what |
+    | ----------- | ------ | ---- |
+    | ``message`` | in     | the user's message (required) |
+    | ``reply``   | out    | the assistant's answer |
+
     Args:
         llm: the model (an `LLM` or a spec for `load_llm`).
         path: folder of the memory (created if needed); None keeps memory in RAM only.

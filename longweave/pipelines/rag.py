@@ -197,6 +197,14 @@ class RAGState(TypedDict, total=False):
 class RAG(Pipeline):
     """Retrieval-augmented answering over one document or corpus, with reordering.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key    | in/out | what |
+    | ------------ | ------ | ---- |
+    | ``document`` | in     | str, `Document`, `Corpus` or a prebuilt `RAGIndex` |
+    | ``query``    | in     | the question (required) |
+    | ``answer``   | out    | the answer |
+
     Args:
         llm: the model.
         top_k: passages retrieved per question.

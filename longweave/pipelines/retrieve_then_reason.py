@@ -59,6 +59,14 @@ class RTRState(TypedDict, total=False):
 class RetrieveThenReason(Pipeline):
     """Answer by quoting evidence first (verified against the source), then reasoning over it.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key    | in/out | what |
+    | ------------ | ------ | ---- |
+    | ``document`` | in     | str, `Document`, `Corpus` or a prebuilt `RAGIndex` |
+    | ``query``    | in     | the question (required) |
+    | ``answer``   | out    | the answer |
+
     Args:
         llm: the model.
         top_k: passages shown to the extractor when the document does not fit the window.
