@@ -21,8 +21,6 @@ from pathlib import Path
 from longweave.errors import InputError
 from longweave.text.documents import Corpus, Document, load_document
 
-CorpusInput = str | os.PathLike | Iterable[str | os.PathLike] | Mapping[str, str] | Corpus
-
 
 @dataclass(slots=True)
 class LoadedCorpus:
@@ -41,12 +39,17 @@ class LoadedCorpus:
         return h.hexdigest()[:16]
 
 
+CorpusInput = str | os.PathLike | Iterable[str | os.PathLike] | Mapping[str, str] | Corpus | LoadedCorpus
+
+
 def read_corpus(corpus: CorpusInput) -> LoadedCorpus:
     """Load `corpus`: a path or paths (files or folders), a ``{name: text}`` mapping, or a Corpus.
 
     Raises:
         InputError: nothing to read, a named file that cannot be read, or no text at all.
     """
+    if isinstance(corpus, LoadedCorpus):
+        return corpus
     if isinstance(corpus, Corpus):
         loaded = LoadedCorpus(corpus)
     elif isinstance(corpus, Mapping):

@@ -33,7 +33,7 @@ def test_failing_citations_leave_a_sentence_whose_other_citation_holds():
 
 
 def test_a_failing_claim_is_revised_once_then_dropped_and_nothing_is_lost():
-    text = "The cranes moved 4,812 tonnes [reports/q4.txt, ¶1].\n\nOrla cranes lift 41 tonnes [reports/q4.txt, ¶1]."
+    text = "The cranes moved 4,812 tonnes [reports/q4.txt, ¶1].\n\nOrla cranes lift 41 tonnes [q4.txt, ¶1]."
     llm, c = checker(
         ["The Orla harbour moved 4,812 tonnes [reports/q3.txt, ¶2].", "Orla cranes lift 41 tonnes."]
     )
