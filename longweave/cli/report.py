@@ -91,7 +91,7 @@ def report(
         raise InputError(f"cannot write the output to {output}: give a file in an existing folder.")
     if checkpoint is not None and (checkpoint.is_dir() or not checkpoint.parent.exists()):
         raise InputError(
-            f"the checkpoint path {checkpoint} is a folder or in a missing folder; give a file such as run.db."
+            f"the checkpoint path {checkpoint} is a folder or in a missing folder; give a file like run.db."
         )
     from longweave.pipelines._corpus import read_corpus
 
