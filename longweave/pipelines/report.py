@@ -9,8 +9,10 @@ that cites them"). The parts are longweave's own:
 2. plan: AgentWrite's planner (LongWriter, Bai et al., 2024) is shown the request and an
    overview of the corpus, and plans sections with word budgets (200-1,000 words each, the
    paper's range); a fallback plan is made from the corpus when the model cannot plan;
-3. per section: retrieve the passages for its title and point (top 6 by default, within a
-   token budget), write it from them with AgentWrite's writer and length control, citing them;
+3. per section: retrieve the passages for its title and point, interleaved with those for the
+   request (passages earlier sections were given left out of this second list, so the request's
+   evidence spreads over the report); top 6 in all by default, within a token budget; write it
+   from them with AgentWrite's writer and length control, citing them;
 4. check: every citation is checked in code against the corpus (``agents/citations.py``: the
    passage exists and supports the claim), a claim whose citation fails is revised once or
    dropped (``agents/citation_checker.py``);
@@ -312,9 +314,11 @@ class Report(Pipeline):
         if run.store.get(run.run_id, f"passages/{i}") is None:
             section = run.load_plan()[i]
             index = self._ensure_index(run)
+            used = {p["start"] for k in range(i) for p in run.json(f"passages/{k}") or []}
+            asked = index.search(f"{run.instruction}\n{section.title}", self.top_k + len(used))
             found = _interleave(
                 index.search(f"{section.title}: {section.point}", self.top_k),
-                index.search(f"{run.instruction}\n{section.title}", self.top_k),
+                [p for p in asked if not used & set(range(p.start, p.end))][: self.top_k],
             )
             kept, used = [], 0
             for p in found[: self.top_k]:  # best first, within the prompt's budget
