@@ -28,6 +28,7 @@ from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.cogwriter import CogResult, CogWriter
 from longweave.pipelines.compose import UsageLog, agent_node, as_node, recall_node, remember_node
 from longweave.pipelines.l2mac import L2MAC, L2MACResult
+from longweave.pipelines.report import Report, ReportResult
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
 __version__ = "0.1.0"
@@ -51,6 +52,8 @@ __all__ = [
     "RAG",
     "RAGIndex",
     "ReadingResult",
+    "Report",
+    "ReportResult",
     "RetrieveThenReason",
     "RetryPolicy",
     "ScriptedLLM",

@@ -18,6 +18,8 @@ def test_public_api_is_pinned():
             "RAGIndex",
             "ReadingResult",
             "RetrieveThenReason",
+            "Report",
+            "ReportResult",
             "exact_match",
             "f1_score",
             "make_needle_task",

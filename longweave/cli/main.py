@@ -46,11 +46,13 @@ def version() -> None:
 from longweave.cli import agentwrite as _agentwrite  # noqa: E402
 from longweave.cli import ask as _ask  # noqa: E402
 from longweave.cli import l2mac as _l2mac  # noqa: E402
+from longweave.cli import report as _report  # noqa: E402
 
 _ask.register(app)
 _chat.register(app)
 _agentwrite.register(app)
 _l2mac.register(app)
+_report.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,602 @@
+"""Report: read a corpus of any size, write a long report that cites it, check every citation.
+
+Long input and long output in one run ("read these 40 reports and write a 10,000-word review
+that cites them"). The parts are longweave's own:
+
+1. index: the corpus is chunked file by file into passages that keep their source and offsets
+   (`RAGIndex`: faiss over the hashed or MiniLM embedder), each labelled with its paragraph
+   location, ``[reports/q3.txt, ¶12]``;
+2. plan: AgentWrite's planner (LongWriter, Bai et al., 2024) is shown the request and an
+   overview of the corpus, and plans sections with word budgets (200-1,000 words each, the
+   paper's range); a fallback plan is made from the corpus when the model cannot plan;
+3. per section: retrieve the passages for its title and point, interleaved with those for the
+   request (passages earlier sections were given left out of this second list, so the request's
+   evidence spreads over the report); top 6 in all by default, within a token budget; write it
+   from them with AgentWrite's writer and length control, citing them;
+4. check: every citation is checked in code against the corpus (``agents/citations.py``: the
+   passage exists and supports the claim), a claim whose citation fails is revised once or
+   dropped (``agents/citation_checker.py``);
+5. a bibliography of the sources cited ends the text.
+
+Like STORM (Shao et al., 2024) it writes from retrieved sources, outline first; unlike it, a
+citation that does not hold never reaches the text. The graph is
+``START -> index -> plan -> retrieve -> write -> check -> (retrieve | bibliography) -> END``.
+Its state holds counts only (`ReportState`); the text, passages and citations live in the
+checkpoint's `TextStore`, so with ``checkpoint=PATH`` a killed run resumes where it stopped
+with nothing written twice. The index is rebuilt on resume (the corpus's fingerprint must match).
+
+Example:
+    >>> from longweave import ScriptedLLM
+    >>> corpus = {"lake.txt": "Lake Orla is 40 metres deep.", "town.txt": "Orla town has 900 people."}
+    >>> def write(m, _):
+    ...     return " ".join(f"{t} {c}" for c, t in re.findall(r"(\\[[^\\]]+\\]) (.+)", m[1]))
+    >>> llm = ScriptedLLM(rules=[(r"Break down", "1. Lake (100 words)\\n2. Town (100 words)"),
+    ...                          (r"<passages>\\n(.*?)</passages>", write)])
+    >>> result = Report(llm, top_k=1, length=LengthPolicy(max_continues=0)).run(corpus, "Report on Orla.")
+    >>> [(c.source, c.location, c.verified) for c in result.citations]
+    [('lake.txt', '¶1', True), ('town.txt', '¶1', True)]
+
+Deliberately not here: web search (give it files), re-ranking models, a model-written
+bibliography (it is built from the checked citations), and parallel section writing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from longweave.agents.citation_checker import CitationChecker
+from longweave.agents.citations import Citation, CitationRules, CorpusMap
+from longweave.agents.planner import (
+    MAX_SECTION_WORDS,
+    Planner,
+    PlanOutcome,
+    Section,
+    check_target,
+    render_plan,
+)
+from longweave.agents.planner import target_from_instruction as _stated_target
+from longweave.agents.report_planner import DEFAULT_REPORT_WORDS, ReportPlanner
+from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
+from longweave.errors import ConfigError, InputError
+from longweave.llm import LLM, Trace
+from longweave.memory.embedders import Embedder
+from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
+from longweave.pipelines.agentwrite import _usage
+from longweave.pipelines.base import Pipeline, Result
+from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines.rag import RAGIndex
+from longweave.prompts import PromptOverride
+from longweave.text import count_words
+
+EventHandler = Callable[[dict], None]
+_CITATION = re.compile(r"\s?\[[^\[\]\n]*,[^\[\]\n]*\]")
+
+
+class ReportState(TypedDict, total=False):
+    """The graph state: counts only; text, passages and citations are in the checkpoint's store.
+
+    Input keys: ``next`` (0 to start). Output keys: ``total`` (sections), ``next`` (sections
+    done), ``words`` (words written so far), ``citations`` (citations kept in the text).
+    """
+
+    total: int
+    next: int
+    words: int
+    citations: int
+
+
+@dataclass
+class ReportResult(Result):
+    """What a report run produced.
+
+    Attributes:
+        text: the report in Markdown: a ``##`` heading per section, then ``## Sources``.
+        citations: every citation checked, in order (`Citation`: source, location, passage,
+            claim, verified, reason); those with ``verified`` are the ones in `text`.
+        plan: the sections as dicts (title, point, words); ``plan_source`` as AgentWrite's.
+        sections: each section's final text, without its heading.
+        dropped: sentences removed because no citation held (``{"section", "sentence", "reasons"}``).
+        bibliography: the sources cited, ``[{"source", "locations"}]``, in order of first citation.
+        sources: the corpus's file names; ``skipped``: files a folder walk could not read.
+        target_words / words: the length asked for and written (citations and bibliography
+            not counted; the writer's length control counts citations, so prose runs a little short).
+        passages: how many passages the corpus was indexed in.
+        run_id / resumed: as for AgentWrite.
+    """
+
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    plan: list[dict] = field(default_factory=list)
+    plan_source: str = ""
+    sections: list[str] = field(default_factory=list)
+    dropped: list[dict] = field(default_factory=list)
+    bibliography: list[dict] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    target_words: int = 0
+    words: int = 0
+    passages: int = 0
+    run_id: str = ""
+    resumed: bool = False
+
+    @property
+    def verified(self) -> list[Citation]:
+        """The citations that hold (those in the text)."""
+        return [c for c in self.citations if c.verified]
+
+
+@dataclass
+class _Run:
+    """What one run's nodes share (LangGraph runtime context, never checkpointed)."""
+
+    run_id: str
+    instruction: str
+    target_words: int
+    loaded: LoadedCorpus
+    store: TextStore
+    trace: Trace
+    on_event: EventHandler | None = None
+    index: RAGIndex | None = None
+    corpus_map: CorpusMap | None = None
+    plan: list[Section] = field(default_factory=list)
+    plan_source: str = ""
+
+    def emit(self, kind: str, **data: object) -> None:
+        if self.on_event is not None:
+            self.on_event({"event": kind, **data})
+
+    def load_plan(self) -> list[Section]:
+        if not self.plan:
+            stored = json.loads(self.store.get(self.run_id, "plan") or "null")
+            if stored is None:
+                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
+            self.plan = [Section(**s) for s in stored["sections"]]
+            self.plan_source = stored["source"]
+        return self.plan
+
+    def json(self, key: str) -> object:
+        return json.loads(self.store.get(self.run_id, key) or "null")
+
+    def written(self) -> list[str]:
+        out = []
+        for i in range(len(self.load_plan())):
+            text = self.store.get(self.run_id, f"section/{i}")
+            if text is None:
+                break
+            out.append(text)
+        return out
+
+    def assemble(self) -> str:
+        plan = self.load_plan()
+        return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(self.written()))
+
+
+class Report(Pipeline):
+    """A long report written from a corpus, every citation checked against it.
+
+    Args:
+        llm: a model, or a spec for `longweave.load_llm`.
+        embedder: "hash" (default: no model, works everywhere), "minilm" or an `Embedder`.
+        chunk_tokens: passage size when indexing (default 200).
+        top_k: passages retrieved per section (default 6).
+        passage_tokens: the most passage text one writing prompt shows (default 1500).
+        overview_tokens: the corpus overview's budget in the planning prompt (default 1200).
+        min_overlap: share of a claim's content words its passage must hold (default 0.5).
+        max_revisions: rewrites asked for a failing claim before it is dropped (default 1).
+        judge: also ask the model whether each passage supports its claim (default False).
+        length: the writer's `LengthPolicy` (AgentWrite's defaults).
+        temperature: sampling temperature for writing (default 0.3: a report sticks to sources).
+        max_section_words: sections above this are split (LongWriter's 1,000).
+        checkpoint: a SQLite file to checkpoint to and resume from; None keeps nothing.
+        prompts: overrides for "report_planner", "planner_repair", "report_writer",
+            "report_writer_continue", "citation_reviser", "citation_judge".
+    """
+
+    def __init__(
+        self,
+        llm: LLM | str,
+        *,
+        embedder: str | Embedder = "hash",
+        chunk_tokens: int = 200,
+        top_k: int = 6,
+        passage_tokens: int = 1500,
+        overview_tokens: int = 1200,
+        min_overlap: float = 0.5,
+        max_revisions: int = 1,
+        judge: bool = False,
+        length: LengthPolicy | None = None,
+        temperature: float = 0.3,
+        max_section_words: int = MAX_SECTION_WORDS,
+        checkpoint: str | Path | None = None,
+        prompts: dict[str, PromptOverride] | None = None,
+    ) -> None:
+        super().__init__(llm, prompts=prompts)
+        if top_k < 1 or chunk_tokens < 1 or passage_tokens < 1:
+            raise ConfigError("top_k, chunk_tokens and passage_tokens must be at least 1.")
+        if not 0 < min_overlap <= 1:
+            raise ConfigError(f"min_overlap must be in (0, 1], not {min_overlap}.")
+        self.embedder, self.chunk_tokens, self.top_k = embedder, chunk_tokens, top_k
+        self.passage_tokens, self.min_overlap = passage_tokens, min_overlap
+        self.max_revisions, self.judge, self.checkpoint = max_revisions, judge, checkpoint
+        planner = Planner(
+            self.llm, self.prompt("report_planner"), self.prompt("planner_repair"),
+            max_section_words=max_section_words,
+        )  # fmt: skip
+        self.planner = ReportPlanner(planner, overview_tokens=overview_tokens)
+        self.writer = Writer(
+            self.llm,
+            self.prompt("report_writer"),
+            self.prompt("report_writer_continue"),
+            policy=length,
+            temperature=temperature,
+        )
+        self._builder = self._build()
+
+    # -- the graph -----------------------------------------------------------------------
+
+    def _build(self) -> StateGraph:
+        builder = StateGraph(ReportState, context_schema=_Run)
+        builder.add_node("index", self._index_node)
+        builder.add_node("plan", self._plan_node)
+        builder.add_node("retrieve", self._retrieve_node)
+        builder.add_node("write", self._write_node)
+        builder.add_node("check", self._check_node)
+        builder.add_node("bibliography", self._bibliography_node)
+        builder.add_edge(START, "index")
+        builder.add_edge("index", "plan")
+        builder.add_conditional_edges("plan", _more, ["retrieve", "bibliography"])
+        builder.add_edge("retrieve", "write")
+        builder.add_edge("write", "check")
+        builder.add_conditional_edges("check", _more, ["retrieve", "bibliography"])
+        builder.add_edge("bibliography", END)
+        return builder
+
+    @property
+    def graph(self):
+        """The compiled graph (without a checkpointer; `arun` compiles one with it)."""
+        return self._builder.compile()
+
+    def _ensure_index(self, run: _Run) -> RAGIndex:
+        if run.index is None:
+            started = time.monotonic()
+
+            def progress(stage: str, done: int, total: int | None) -> None:
+                run.emit("index_progress", done=done, total=total)
+
+            run.index = RAGIndex.build(
+                run.loaded.corpus,
+                embedder=self.embedder,
+                chunk_tokens=self.chunk_tokens,
+                on_progress=progress,
+            )
+            run.corpus_map = CorpusMap(run.loaded.corpus)
+            run.emit(
+                "index",
+                files=len(run.loaded.corpus.sources),
+                passages=len(run.index),
+                skipped=len(run.loaded.skipped),
+                seconds=time.monotonic() - started,
+            )
+        return run.index
+
+    async def _index_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
+        self._ensure_index(runtime.context)
+        return {"next": 0, "words": 0, "citations": 0}
+
+    async def _plan_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
+        run = runtime.context
+        if run.store.get(run.run_id, "plan") is None:
+            outcome = await self.planner.plan(
+                run.instruction, run.loaded.corpus, run.target_words, trace=run.trace
+            )
+            record = {
+                "source": outcome.source,
+                "target_words": outcome.target_words,
+                "sections": [s.to_dict() for s in outcome.sections],
+                "problems": outcome.problems,
+            }
+            run.store.put(run.run_id, "plan", json.dumps(record, ensure_ascii=False))
+        plan = run.load_plan()
+        run.emit("plan", sections=[s.to_dict() for s in plan], source=run.plan_source)
+        return {"total": len(plan), "next": 0}
+
+    async def _retrieve_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
+        run, i = runtime.context, state["next"]
+        if run.store.get(run.run_id, f"passages/{i}") is None:
+            section = run.load_plan()[i]
+            index = self._ensure_index(run)
+            used = {p["start"] for k in range(i) for p in run.json(f"passages/{k}") or []}
+            asked = index.search(f"{run.instruction}\n{section.title}", self.top_k + len(used))
+            found = _interleave(
+                index.search(f"{section.title}: {section.point}", self.top_k),
+                [p for p in asked if not used & set(range(p.start, p.end))][: self.top_k],
+            )
+            kept, used = [], 0
+            for p in found[: self.top_k]:  # best first, within the prompt's budget
+                cost = self.llm.count_tokens(p.text)
+                if kept and used + cost > self.passage_tokens:
+                    continue
+                kept.append(p)
+                used += cost
+            assert run.corpus_map is not None
+            record = [entry for p in kept for entry in _paragraph_entries(run.corpus_map, p)]
+            run.store.put(run.run_id, f"passages/{i}", json.dumps(record, ensure_ascii=False))
+        return {}
+
+    async def _write_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
+        run, i = runtime.context, state["next"]
+        plan = run.load_plan()
+        if run.store.get(run.run_id, f"draft/{i}") is None:
+            section = plan[i]
+            budget = self._budget(run, i)
+            run.emit("section_start", index=i, title=section.title, words=budget)
+            started, calls_before = time.monotonic(), len(run.trace)
+            written = await self.writer.write(
+                self._variables(run, i),
+                budget,
+                label=f"section {i + 1} of {len(plan)} ({section.title!r})",
+                trace=run.trace,
+            )
+            run.store.put(run.run_id, f"draft/{i}", written.text)
+            calls = run.trace.records[calls_before:]
+            stats = {
+                "budget": budget,
+                "calls": written.calls,
+                "completion_tokens": sum(r.completion_tokens for r in calls),
+                "seconds": time.monotonic() - started,
+            }
+            run.store.put(run.run_id, f"stats/{i}", json.dumps(stats))
+        return {}
+
+    async def _check_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
+        run, i = runtime.context, state["next"]
+        plan = run.load_plan()
+        if run.store.get(run.run_id, f"section/{i}") is None:
+            started = time.monotonic()
+            self._ensure_index(run)
+            assert run.corpus_map is not None
+            checker = CitationChecker(
+                self.llm,
+                CitationRules(run.corpus_map, min_overlap=self.min_overlap),
+                self.prompt("citation_reviser"),
+                self.prompt("citation_judge") if self.judge else None,
+                max_revisions=self.max_revisions,
+                judge=self.judge,
+            )
+            passages = _render(run.json(f"passages/{i}") or [])
+            checked = await checker.check(
+                run.store.get(run.run_id, f"draft/{i}") or "", passages, section=i, trace=run.trace
+            )
+            dropped = [{"section": i, **d} for d in checked.dropped]
+            run.store.put(run.run_id, f"citations/{i}", json.dumps([c.to_dict() for c in checked.citations]))
+            run.store.put(run.run_id, f"dropped/{i}", json.dumps(dropped, ensure_ascii=False))
+            run.store.put(run.run_id, f"section/{i}", checked.text)  # last: marks the section done
+            stats = run.json(f"stats/{i}") or {}
+            run.emit(
+                "section_done",
+                index=i,
+                title=plan[i].title,
+                words=count_words(f"## {plan[i].title}\n\n{checked.text}"),
+                budget=stats.get("budget", plan[i].words),
+                calls=stats.get("calls", 0),
+                completion_tokens=stats.get("completion_tokens", 0),
+                seconds=stats.get("seconds", 0.0) + time.monotonic() - started,
+                citations=sum(c.verified for c in checked.citations),
+                failed=sum(not c.verified for c in checked.citations),
+                revised=checked.revised,
+                dropped=len(dropped),
+                text=run.assemble(),
+            )
+        kept = sum(1 for k in range(i + 1) for c in run.json(f"citations/{k}") or [] if c["verified"])
+        return {"next": i + 1, "words": count_words(run.assemble()), "citations": kept}
+
+    async def _bibliography_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
+        run = runtime.context
+        if run.store.get(run.run_id, "bibliography") is None:
+            entries: dict[str, list[str]] = {}
+            for i in range(len(run.load_plan())):
+                for c in run.json(f"citations/{i}") or []:
+                    if c["verified"]:
+                        locations = entries.setdefault(c["source"], [])
+                        if c["location"] not in locations:
+                            locations.append(c["location"])
+            bib = [{"source": s, "locations": sorted(locs, key=_location_key)} for s, locs in entries.items()]
+            run.store.put(run.run_id, "bibliography", json.dumps(bib, ensure_ascii=False))
+            run.emit("bibliography", sources=len(bib))
+        return {}
+
+    # -- what a writing step sees --------------------------------------------------------
+
+    def _budget(self, run: _Run, i: int) -> int:
+        """Section i's budget: its plan words plus what earlier sections missed (bounded), as AgentWrite."""
+        plan = run.load_plan()
+        planned = sum(s.words for s in plan[:i])
+        written = sum(count_words(f"## {plan[k].title}\n\n{t}") for k, t in enumerate(run.written()[:i]))
+        own = plan[i].words
+        adjusted = min(max(own + planned - written, own // 2), own + own // 2)
+        return max(1, adjusted - count_words(plan[i].title))
+
+    def _variables(self, run: _Run, i: int) -> dict:
+        plan = run.load_plan()
+        if i:
+            done = "; ".join(f"{k + 1}. {plan[k].title}" for k in range(i))
+            tail = text_tail(run.store.get(run.run_id, f"section/{i - 1}") or "", 200, self.llm)
+            written = f"Sections already written: {done}.\nThe previous section ends with:\n{tail}"
+        else:
+            written = "Nothing is written yet: this is the first section."
+        return {
+            "instruction": run.instruction,
+            "plan": render_plan(plan, current=i),
+            "written": written,
+            "number": i + 1,
+            "total": len(plan),
+            "title": plan[i].title,
+            "point": plan[i].point,
+            "passages": _render(run.json(f"passages/{i}") or []) or "(no passages were found)",
+        }
+
+    # -- running -------------------------------------------------------------------------
+
+    def _target(self, instruction: str, target_words: int | None) -> int:
+        if target_words is None:
+            target_words = _stated_target(instruction) or DEFAULT_REPORT_WORDS
+        return check_target(target_words)
+
+    async def aplan(
+        self, corpus: CorpusInput, instruction: str, target_words: int | None = None
+    ) -> PlanOutcome:
+        """Only the plan (what ``longweave report --dry-run`` shows); nothing is written or stored."""
+        instruction = _check_instruction(instruction)
+        loaded = read_corpus(corpus)
+        return await self.planner.plan(instruction, loaded.corpus, self._target(instruction, target_words))
+
+    async def arun(
+        self,
+        corpus: CorpusInput,
+        instruction: str,
+        target_words: int | None = None,
+        *,
+        run_id: str = "report",
+        on_event: EventHandler | None = None,
+    ) -> ReportResult:
+        """Write the report `instruction` asks for from `corpus`.
+
+        Args:
+            corpus: files or folders (a path or a list), ``{name: text}``, or a `Corpus`.
+            instruction: what the report should cover.
+            target_words: its length; default: as the instruction states, else 1,500 words.
+            run_id: the run's id in the checkpoint.
+            on_event: progress events: "index", "plan", "resume", "section_start",
+                "section_done" (with the text so far and citation counts), "bibliography".
+
+        Raises:
+            InputError: an empty instruction or corpus, a file that cannot be read, a bad
+                target, or a checkpoint that holds a different run under `run_id`.
+            SectionFailed: a section could not be written; run again to resume.
+        """
+        instruction = _check_instruction(instruction)
+        target = self._target(instruction, target_words)
+        loaded = read_corpus(corpus)
+        started, trace = time.monotonic(), Trace()
+        async with open_checkpoint(self.checkpoint) as cp:
+            meta = {
+                "method": "report",
+                "instruction": instruction,
+                "target_words": target,
+                "corpus": loaded.fingerprint,
+                "retrieval": [str(self.embedder), self.chunk_tokens, self.top_k, self.passage_tokens],
+            }
+            cp.store.claim(run_id, meta, what="report run")
+            graph = self._builder.compile(checkpointer=cp.saver)
+            config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+            run = _Run(run_id, instruction, target, loaded, cp.store, trace, on_event)
+            snapshot = await graph.aget_state(config)
+            resumed = bool(snapshot.values)
+            if not (resumed and not snapshot.next):  # not finished before
+                if resumed and cp.store.get(run_id, "plan") is not None:
+                    plan_now = run.load_plan()
+                    run.emit("plan", sections=[s.to_dict() for s in plan_now], source=run.plan_source)
+                    run.emit(
+                        "resume", sections_done=len(run.written()), words_done=count_words(run.assemble())
+                    )
+                try:
+                    await graph.ainvoke(
+                        None if resumed else {"next": 0}, config, context=run, durability="sync"
+                    )
+                except SectionFailed as exc:
+                    raise SectionFailed(f"{exc}; {self._resume_hint()}") from exc
+            return self._result(run, cp.store, started, resumed)
+
+    def _result(self, run: _Run, store: TextStore, started: float, resumed: bool) -> ReportResult:
+        plan = run.load_plan()
+        stored = run.json("plan")
+        body = run.assemble()
+        bib = run.json("bibliography") or []
+        lines = [f"{k}. {b['source']}: {', '.join(b['locations'])}" for k, b in enumerate(bib, 1)]
+        text = body + ("\n\n## Sources\n\n" + "\n".join(lines) if lines else "")
+        citations = [Citation(**c) for i in range(len(plan)) for c in run.json(f"citations/{i}") or []]
+        return ReportResult(
+            trace=run.trace,
+            usage=_usage(run.trace),
+            seconds=time.monotonic() - started,
+            text=text,
+            citations=citations,
+            plan=[s.to_dict() for s in plan],
+            plan_source=stored["source"],
+            sections=run.written(),
+            dropped=[d for i in range(len(plan)) for d in run.json(f"dropped/{i}") or []],
+            bibliography=bib,
+            sources=[s.name for s in run.loaded.corpus.sources],
+            skipped=run.loaded.skipped,
+            target_words=stored["target_words"],
+            words=count_words(strip_citations(body)),
+            passages=len(run.index) if run.index is not None else 0,
+            run_id=run.run_id,
+            resumed=resumed,
+        )
+
+    def _resume_hint(self) -> str:
+        if self.checkpoint is None:
+            return (
+                "no checkpoint was kept, so a new run starts over; pass a checkpoint to make runs resumable"
+            )
+        return f"the sections before it are checkpointed in {self.checkpoint}: run the same command again"
+
+
+def _interleave(*rankings: list) -> list:
+    """Ranked lists merged by rank (first of each, then second...), each passage once."""
+    out, seen = [], set()
+    for rank in range(max(map(len, rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking) and ranking[rank].start not in seen:
+                seen.add(ranking[rank].start)
+                out.append(ranking[rank])
+    return out
+
+
+def _paragraph_entries(corpus_map: CorpusMap, passage) -> list[dict]:
+    """A retrieved passage as one entry per paragraph it covers, so each cites its own ``¶N``."""
+    text = corpus_map.corpus.text
+    out = []
+    for n, (a, b) in enumerate(corpus_map.paragraphs(passage.source), 1):
+        start, end = max(a, passage.start), min(b, passage.end)
+        if start < end and text[start:end].strip():
+            out.append({"source": passage.source, "location": f"¶{n}", "start": start, "end": end,
+                        "text": text[start:end], "score": round(passage.score, 4)})  # fmt: skip
+    return out
+
+
+def _render(passages: list[dict]) -> str:
+    """Passages for a prompt, each after its citation: ``[source, ¶N] text``."""
+    return "\n\n".join(f"[{p['source']}, {p['location']}] {' '.join(p['text'].split())}" for p in passages)
+
+
+def strip_citations(text: str) -> str:
+    """`text` without its ``[source, location]`` citations (what word counts count)."""
+    return _CITATION.sub("", text)
+
+
+def _location_key(location: str) -> tuple:
+    return tuple(int(n) for n in re.findall(r"\d+", location)) or (0,)
+
+
+def _more(state: ReportState) -> str:
+    return "retrieve" if state.get("next", 0) < state.get("total", 0) else "bibliography"
+
+
+def _check_instruction(instruction: object) -> str:
+    if not isinstance(instruction, str) or not instruction.strip():
+        raise InputError("the report instruction is empty; say what the report should cover.")
+    return instruction.strip()
+
+
+__all__ = ["Report", "ReportResult", "ReportState"]

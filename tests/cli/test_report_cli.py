@@ -1,0 +1,103 @@
+"""`longweave report`: one line and exit 2 on a user's mistake; real runs on the rule-based model."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from longweave.eval.report_tasks import citation_precision, make_report_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The CLI takes a model spec, so the subprocess registers one for the rule-based reporter.
+SITE = """
+import longweave.llm.registry as registry
+from longweave.eval.rule_reporter import rule_reporter
+
+_load = registry.load_llm
+def load_llm(spec, **options):
+    if spec == "rule-reporter":
+        return rule_reporter(fabricate=True)
+    return _load(spec, **options)
+registry.load_llm = load_llm
+import longweave.llm
+longweave.llm.load_llm = load_llm
+"""
+
+
+def run(tmp_path, *args, stdin=None):
+    (tmp_path / "sitecustomize.py").write_text(SITE)
+    return subprocess.run(
+        [sys.executable, "-m", "longweave.cli.main", "report", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=ROOT,
+        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+
+
+def one_line_error(res, *fragments):
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture
+def corpus_dir(tmp_path):
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    for name, text in make_report_corpus(6, 0, seed=3).corpus.items():
+        (folder / Path(name).name).write_text(text)
+    return folder
+
+
+@pytest.mark.slow
+def test_user_mistakes_are_one_line_and_status_2(tmp_path, corpus_dir):
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(bytes(range(256)) * 8)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (["Only an instruction."], ["files or folders to read, then the instruction"]),
+        ([str(tmp_path / "missing.txt"), "Review."], ["does not exist"]),
+        ([str(empty), "Review."], ["holds no files"]),
+        ([str(binary), "Review."], ["blob.txt"]),
+        ([str(corpus_dir), "  "], ["instruction", "empty"]),
+        ([str(corpus_dir), "Review.", "--words", "0"], ["--words"]),
+        ([str(corpus_dir), "Review.", "-o", "/no/such/dir/r.md"], ["cannot write the output"]),
+        ([str(corpus_dir), "Review.", "--checkpoint", str(tmp_path)], ["checkpoint path"]),
+        ([str(corpus_dir), "Review.", "--model", "nonsense:thing"], ["unknown model spec"]),
+    ]
+    for args, fragments in cases:
+        one_line_error(run(tmp_path, *args), *fragments)
+
+
+@pytest.mark.slow
+def test_a_report_run_writes_cited_text_progress_and_resumes(tmp_path, corpus_dir):
+    out, cp = tmp_path / "report.md", tmp_path / "run.db"
+    args = [str(corpus_dir), "Write a 900-word survey of the sites.", "-o", str(out), "--checkpoint", str(cp)]
+    res = run(tmp_path, *args, "--model", "rule-reporter")
+    assert res.returncode == 0, res.stderr
+    text = out.read_text()
+    assert "## Sources" in text and "ghost.txt" not in text
+    corpus = {f"sites/{p.name}": p.read_text() for p in corpus_dir.iterdir()}
+    precision, count = citation_precision(text, corpus)
+    assert precision == 1.0 and count > 10
+    assert "indexed 6 file(s)" in res.stderr and "plan (model)" in res.stderr
+    assert "citations:" in res.stderr and "dropped" in res.stderr and "failed" in res.stderr
+    again = run(tmp_path, *args, "--model", "rule-reporter")
+    assert again.returncode == 0 and out.read_text() == text and "calls: 0" in again.stderr
+
+
+@pytest.mark.slow
+def test_dry_run_prints_the_plan_and_the_instruction_can_come_from_stdin(tmp_path, corpus_dir):
+    res = run(
+        tmp_path, str(corpus_dir), "-", "--dry-run", "--model", "rule-reporter", stdin="Survey the sites."
+    )
+    assert res.returncode == 0, res.stderr
+    assert '"title"' in res.stdout and "sections" in res.stderr and "## " not in res.stdout
