@@ -8,7 +8,7 @@ API (edges, ``Send`` fan-out, checkpointers, ``max_concurrency``), nothing else:
   AgentWrite, ...) as one node. It reads the pipeline's inputs from documented state keys
   (`NODE_IO`, also in each pipeline's docstring), writes the outputs back, and, when the
   user's graph runs with a checkpointer and a ``thread_id``, gives a resumable pipeline
-  (ChainOfAgents with a ``checkpointer``, AgentWrite or CogWriter with a ``checkpoint`` file)
+  (ChainOfAgents with a ``checkpointer``; AgentWrite, CogWriter or Report with a ``checkpoint`` file)
   a run id derived from that thread, the node and its inputs. A user's run that stops inside
   the node resumes *inside* it: the outer checkpoint skips finished nodes, the pipeline's own
   checkpoint skips finished steps.
@@ -101,6 +101,13 @@ NODE_IO: dict[str, NodeIO] = {
     "CogWriter": _WRITE,
     "L2MAC": NodeIO({"task": "task"}, ("task",), {"files": "files"}),
     "MemoryChat": NodeIO({"message": "message"}, ("message",), {"reply": "reply"}),
+    "Report": NodeIO(
+        {"corpus": "corpus", "instruction": "instruction", "target_words": "target_words"},
+        ("corpus", "instruction"),
+        {"text": "text"},
+        run_id="run_id",
+        resumable="checkpoint",
+    ),
 }
 """The default state keys per pipeline class name (subclasses use their base's entry)."""
 

@@ -220,3 +220,50 @@ def test_graph_shape():
         "\tclassDef default fill:#f2f0ff,line-height:1.2\n\tclassDef first fill-opacity:0\n"
         "\tclassDef last fill:#bfb6fc\n"
     )
+
+
+async def test_report_runs_as_a_node_of_a_users_graph_and_resumes_inside_it(tmp_path):
+    from typing import TypedDict
+
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+
+    from longweave.errors import ServerError
+    from longweave.llm import LLM, RetryPolicy
+
+    class State(TypedDict, total=False):
+        corpus: dict
+        instruction: str
+        text: str
+
+    task = make_report_corpus(30, 1, seed=2)
+    fact = task.facts[0]
+    inner = rule_reporter(plan=planted_plan(fact))
+
+    class FailsOnce(LLM):
+        """The rule model, but the first request for the third section fails."""
+
+        failed = False
+
+        async def generate(self, messages, **params):
+            if not self.failed and "Now write section 3 of" in messages[-1]["content"]:
+                FailsOnce.failed = True
+                raise ServerError("the server fell over")
+            return await inner.generate(messages, **params)
+
+    llm = FailsOnce(retry=RetryPolicy(max_retries=0))
+    report = Report(llm, checkpoint=tmp_path / "report.sqlite")
+    g = StateGraph(State)
+    g.add_node("report", report.as_node())
+    g.add_edge(START, "report")
+    g.add_edge("report", END)
+    graph = g.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t1"}}
+    with pytest.raises(Exception, match="fell over"):
+        await graph.ainvoke({"corpus": task.corpus, "instruction": "Write a 900-word review."}, config)
+    before = len(inner.calls)
+    out = await graph.ainvoke(None, config)  # resume the user's graph: the node resumes inside
+    resumed = inner.prompts[before:]
+    assert not any("Now write section 1 of" in p or "Now write section 2 of" in p for p in resumed)
+    assert any("Now write section 3 of" in p for p in resumed)  # only the failed section is written
+    assert fact.value in out["text"] and f"[{fact.file}, " in out["text"]
