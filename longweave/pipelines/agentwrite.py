@@ -56,6 +56,7 @@ from longweave.agents.summarizer import Summarizer
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
 from longweave.errors import ConfigError, InputError
 from longweave.llm import LLM, Completion, Trace, Usage
+from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
 from longweave.prompts import PromptOverride
@@ -97,7 +98,7 @@ class WriteResult(Result):
 
 
 @dataclass
-class _Run:
+class _Run(PlannedRun):
     """What one run's nodes share (passed as LangGraph runtime context, never checkpointed)."""
 
     run_id: str
@@ -109,39 +110,6 @@ class _Run:
     on_event: EventHandler | None = None
     plan: list[Section] = field(default_factory=list)
     plan_source: str = ""
-
-    def emit(self, kind: str, **data: object) -> None:
-        if self.on_event is not None:
-            self.on_event({"event": kind, **data})
-
-    def load_plan(self) -> list[Section]:
-        if not self.plan:
-            stored = json.loads(self.store.get(self.run_id, "plan") or "null")
-            if stored is None:
-                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
-            self.plan = [Section(**s) for s in stored["sections"]]
-            self.plan_source = stored["source"]
-        return self.plan
-
-    def section(self, i: int) -> str | None:
-        return self.store.get(self.run_id, f"section/{i}")
-
-    def written(self) -> list[str]:
-        out = []
-        for i in range(len(self.load_plan())):
-            text = self.section(i)
-            if text is None:
-                break
-            out.append(text)
-        return out
-
-    def words_written(self, upto: int | None = None) -> int:
-        """Words of the sections written so far (before `upto`), headings included."""
-        return count_words(self.assemble(upto))
-
-    def assemble(self, upto: int | None = None) -> str:
-        plan, texts = self.load_plan(), self.written()[:upto]
-        return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))
 
 
 class AgentWrite(Pipeline):

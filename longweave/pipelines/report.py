@@ -70,6 +70,7 @@ from longweave.errors import ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
+from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.agentwrite import _usage
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
@@ -135,7 +136,7 @@ class ReportResult(Result):
 
 
 @dataclass
-class _Run:
+class _Run(PlannedRun):
     """What one run's nodes share (LangGraph runtime context, never checkpointed)."""
 
     run_id: str
@@ -150,34 +151,8 @@ class _Run:
     plan: list[Section] = field(default_factory=list)
     plan_source: str = ""
 
-    def emit(self, kind: str, **data: object) -> None:
-        if self.on_event is not None:
-            self.on_event({"event": kind, **data})
-
-    def load_plan(self) -> list[Section]:
-        if not self.plan:
-            stored = json.loads(self.store.get(self.run_id, "plan") or "null")
-            if stored is None:
-                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
-            self.plan = [Section(**s) for s in stored["sections"]]
-            self.plan_source = stored["source"]
-        return self.plan
-
     def json(self, key: str) -> object:
         return json.loads(self.store.get(self.run_id, key) or "null")
-
-    def written(self) -> list[str]:
-        out = []
-        for i in range(len(self.load_plan())):
-            text = self.store.get(self.run_id, f"section/{i}")
-            if text is None:
-                break
-            out.append(text)
-        return out
-
-    def assemble(self) -> str:
-        plan = self.load_plan()
-        return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(self.written()))
 
 
 class Report(Pipeline):

@@ -1,0 +1,66 @@
+"""What a plan-then-write run's graph nodes share: the plan and sections in a `TextStore`.
+
+AgentWrite and Report keep their text out of the graph state (so checkpoints stay small): the
+plan is stored under ``"plan"`` and section i under ``"section/{i}"``, keyed by the run id. A
+run's context object (passed as LangGraph runtime context) mixes `PlannedRun` in to read them
+back, send progress events and assemble the Markdown text.
+
+Deliberately not here: what each pipeline stores besides plan and sections.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from longweave.agents.planner import Section
+from longweave.pipelines.checkpoint import TextStore
+from longweave.text import count_words
+
+
+class PlannedRun:
+    """Mixin for a run context with ``run_id``, ``store``, ``on_event``, ``plan``, ``plan_source``."""
+
+    run_id: str
+    store: TextStore
+    on_event: Callable[[dict], None] | None
+    plan: list[Section]
+    plan_source: str
+
+    def emit(self, kind: str, **data: object) -> None:
+        """Send a progress event to the caller's handler, if any."""
+        if self.on_event is not None:
+            self.on_event({"event": kind, **data})
+
+    def load_plan(self) -> list[Section]:
+        """The stored plan (read once, then cached)."""
+        if not self.plan:
+            stored = json.loads(self.store.get(self.run_id, "plan") or "null")
+            if stored is None:
+                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
+            self.plan = [Section(**s) for s in stored["sections"]]
+            self.plan_source = stored["source"]
+        return self.plan
+
+    def section(self, i: int) -> str | None:
+        """Section i's stored text, or None when it is not written yet."""
+        return self.store.get(self.run_id, f"section/{i}")
+
+    def written(self) -> list[str]:
+        """The texts of the sections written so far, in plan order, up to the first missing one."""
+        out = []
+        for i in range(len(self.load_plan())):
+            text = self.section(i)
+            if text is None:
+                break
+            out.append(text)
+        return out
+
+    def words_written(self, upto: int | None = None) -> int:
+        """Words of the sections written so far (before `upto`), headings included."""
+        return count_words(self.assemble(upto))
+
+    def assemble(self, upto: int | None = None) -> str:
+        """The Markdown text of the sections written so far (before `upto`), each under its title."""
+        plan, texts = self.load_plan(), self.written()[:upto]
+        return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))
