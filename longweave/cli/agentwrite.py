@@ -242,6 +242,14 @@ def write_output(path: Path | None, text: str) -> None:
     os.replace(tmp, path)
 
 
+def deliver(result, output: Path | None, rich: bool) -> None:
+    """Save the final text to `output` (or print it when there is none), then the summary table."""
+    write_output(output, result.text)
+    if output is None:
+        print(result.text)
+    summarize(result, rich)
+
+
 def summarize(result, rich: bool) -> None:
     usage = result.usage
     target = result.target_words
@@ -344,10 +352,7 @@ def agentwrite(
             display.close()
     finally:
         llm.close()
-    write_output(output, result.text)
-    if output is None:
-        print(result.text)
-    summarize(result, rich)
+    deliver(result, output, rich)
 
 
 def _print_plan(sections: list[dict], source: str, rich: bool) -> None:

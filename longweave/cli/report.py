@@ -24,7 +24,7 @@ import typer
 
 from longweave._sync import run_sync
 from longweave.cli._common import console, run_app
-from longweave.cli.agentwrite import _Display, _print_plan, read_instruction, summarize, write_output
+from longweave.cli.agentwrite import _Display, _print_plan, deliver, read_instruction
 from longweave.errors import InputError
 
 
@@ -116,10 +116,7 @@ def report(
             display.close()
     finally:
         llm.close()
-    write_output(output, result.text)
-    if output is None:
-        print(result.text)
-    summarize(result, rich)
+    deliver(result, output, rich)
     held = len(result.verified)
     line = (
         f"citations: {held} held in the text, {len(result.citations) - held} failed the check; "

@@ -125,6 +125,19 @@ class Trace:
     def by_role(self, role: str) -> list[CallRecord]:
         return [r for r in self.records if r.role == role]
 
+    def usage(self) -> Usage:
+        """Usage of the calls recorded here: one run's own, where the model's totals span every run.
+
+        Events in the trace that are not calls (a fallback plan, a resume) are not counted.
+        """
+        usage = Usage()
+        for r in self:
+            if r.messages:
+                usage.record(
+                    Completion(r.text, r.prompt_tokens, r.completion_tokens, seconds=r.seconds), r.role
+                )
+        return usage
+
     def __iter__(self) -> Iterator[CallRecord]:
         return iter(list(self.records))
 

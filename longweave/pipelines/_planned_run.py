@@ -60,6 +60,19 @@ class PlannedRun:
         """Words of the sections written so far (before `upto`), headings included."""
         return count_words(self.assemble(upto))
 
+    def budget(self, i: int) -> int:
+        """Section i's body budget: its plan words plus what earlier sections missed.
+
+        The shortfall (or excess) carries over bounded to half a section either way, so the
+        whole lands on the target; the heading's words come out of the budget, as the total
+        counts them.
+        """
+        plan = self.load_plan()
+        own = plan[i].words
+        missed = sum(s.words for s in plan[:i]) - self.words_written(upto=i)
+        adjusted = min(max(own + missed, own // 2), own + own // 2)
+        return max(1, adjusted - count_words(plan[i].title))
+
     def assemble(self, upto: int | None = None) -> str:
         """The Markdown text of the sections written so far (before `upto`), each under its title."""
         plan, texts = self.load_plan(), self.written()[:upto]

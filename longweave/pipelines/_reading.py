@@ -15,7 +15,6 @@ from langchain_core.runnables import RunnableConfig
 
 from longweave.agents.extractor import DroppedQuote, Evidence
 from longweave.errors import InputError
-from longweave.llm import Completion, Trace, Usage
 from longweave.pipelines.base import Result
 from longweave.text.chunking import Chunk
 
@@ -126,18 +125,10 @@ class ChunkFeed:
         return self._held[i]
 
 
-def usage_of(trace: Trace) -> Usage:
-    """One run's usage, from its own trace (the model's running totals span every run)."""
-    usage = Usage()
-    for r in trace:
-        usage.record(Completion(r.text, r.prompt_tokens, r.completion_tokens, seconds=r.seconds), r.role)
-    return usage
-
-
 def require_query(query: str | None, method: str) -> str:
     if query is None or not query.strip():
         raise InputError(f"{method} needs a question; pass query='...' (only Chain of Agents summarises).")
     return query.strip()
 
 
-__all__ = ["ChunkFeed", "Passage", "Progress", "ReadingResult", "require_query", "run_context", "usage_of"]
+__all__ = ["ChunkFeed", "Passage", "Progress", "ReadingResult", "require_query", "run_context"]

@@ -55,7 +55,7 @@ from longweave.agents.planner import (
 from longweave.agents.summarizer import Summarizer
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
 from longweave.errors import ConfigError, InputError
-from longweave.llm import LLM, Completion, Trace, Usage
+from longweave.llm import LLM, Trace
 from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
@@ -233,7 +233,7 @@ class AgentWrite(Pipeline):
         section = plan[i]
         text = run.section(i)
         if text is None:  # idempotent: a section stored before a kill is not written again
-            budget = self._budget(run, i)
+            budget = run.budget(i)
             run.emit("section_start", index=i, title=section.title, words=budget)
             started, calls_before = time.monotonic(), len(run.trace)
             written = await self.writer.write(
@@ -268,15 +268,6 @@ class AgentWrite(Pipeline):
         return {"next": i + 1, "words": words}
 
     # -- what a step sees ----------------------------------------------------------------
-
-    def _budget(self, run: _Run, i: int) -> int:
-        """Section i's body budget: its plan words, plus what earlier sections missed (bounded)."""
-        plan = run.load_plan()
-        planned = sum(s.words for s in plan[:i])
-        written = run.words_written(upto=i)
-        own = plan[i].words
-        adjusted = min(max(own + planned - written, own // 2), own + own // 2)
-        return max(1, adjusted - count_words(plan[i].title))
 
     def _variables(self, run: _Run, i: int) -> dict:
         plan = run.load_plan()
@@ -400,7 +391,7 @@ class AgentWrite(Pipeline):
             text = run.assemble()
         return WriteResult(
             trace=trace,
-            usage=_usage(trace),
+            usage=trace.usage(),
             seconds=time.monotonic() - started,
             text=text,
             plan=[s.to_dict() for s in plan_sections],
@@ -434,14 +425,6 @@ def _check_instruction(instruction: object) -> str:
             "the writing instruction is empty; say what to write, e.g. 'Write a 2000-word story ...'."
         )
     return instruction.strip()
-
-
-def _usage(trace: Trace) -> Usage:
-    usage = Usage()
-    for r in trace:
-        if r.messages:  # events (fallback plan...) are in the trace but are not calls
-            usage.record(Completion(r.text, r.prompt_tokens, r.completion_tokens, seconds=r.seconds), r.role)
-    return usage
 
 
 __all__ = ["AgentWrite", "WriteResult", "WriteState"]

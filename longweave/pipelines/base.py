@@ -10,6 +10,7 @@ Deliberately not here: anything graph-specific; each pipeline module owns its gr
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from longweave._sync import run_sync
@@ -32,7 +33,7 @@ class Result:
     seconds: float = 0.0
 
 
-class Pipeline:
+class Pipeline(ABC):
     """Base of the pipelines: holds the model and the prompt overrides.
 
     Subclasses implement ``async def arun(...)`` and usually a ``graph`` property.
@@ -46,8 +47,9 @@ class Pipeline:
         """The prompt template `agent` uses in this pipeline (packaged, or the user's override)."""
         return load_prompt(agent, self._prompt_overrides.get(agent))
 
+    @abstractmethod
     async def arun(self, *args, **kwargs) -> Result:
-        raise NotImplementedError
+        """Run the pipeline to completion; each pipeline defines its own inputs."""
 
     def run(self, *args, **kwargs) -> Result:
         """Run the pipeline to completion from synchronous code (also inside Jupyter)."""

@@ -38,7 +38,6 @@ from longweave.pipelines._reading import (
     Progress,
     ReadingResult,
     run_context,
-    usage_of,
 )
 from longweave.pipelines.base import Pipeline
 from longweave.prompts import PromptOverride
@@ -261,7 +260,7 @@ class ChainOfAgents(Pipeline):
         state = await self.graph.ainvoke(start, config)
         return ReadingResult(
             trace=run.trace,
-            usage=usage_of(run.trace),
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             answer=state.get("answer", ""),
             method="coa",

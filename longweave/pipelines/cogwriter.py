@@ -51,7 +51,7 @@ from longweave.agents.planner import MAX_SECTION_WORDS, Planner, PlanOutcome, Se
 from longweave.agents.reviewer import revision_instructions
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
 from longweave.errors import ConfigError, InputError
-from longweave.llm import LLM, Completion, Trace, Usage
+from longweave.llm import LLM, Trace
 from longweave.pipelines.agentwrite import WriteResult
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
@@ -410,7 +410,7 @@ class CogWriter(Pipeline):
         waves = [sorted(g) for g in nx.topological_generations(dependency_graph(cog.units))]
         return CogResult(
             trace=trace,
-            usage=_usage(trace),
+            usage=trace.usage(),
             seconds=time.monotonic() - started,
             text=text,
             plan=[u.to_dict() for u in cog.units],
@@ -447,14 +447,6 @@ def _check_instruction(instruction: object) -> str:
             "the writing instruction is empty; say what to write, e.g. 'A diary of 52 weeks ...'."
         )
     return instruction.strip()
-
-
-def _usage(trace: Trace) -> Usage:
-    usage = Usage()
-    for r in trace:
-        if r.messages:
-            usage.record(Completion(r.text, r.prompt_tokens, r.completion_tokens, seconds=r.seconds), r.role)
-    return usage
 
 
 def build_pipeline(llm: LLM, **opts) -> CogWriter:

@@ -20,7 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from longweave.agents.reasoner import answer_from_passages
 from longweave.errors import BudgetError, InputError
 from longweave.llm import LLM, Trace
-from longweave.pipelines._reading import RUN_KEY, ReadingResult, require_query, run_context, usage_of
+from longweave.pipelines._reading import RUN_KEY, ReadingResult, require_query, run_context
 from longweave.pipelines.base import Pipeline
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document, as_text
@@ -124,7 +124,7 @@ class FullContext(Pipeline):
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
         return ReadingResult(
             trace=run["trace"],
-            usage=usage_of(run["trace"]),
+            usage=run["trace"].usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="full",

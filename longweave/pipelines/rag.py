@@ -36,7 +36,6 @@ from longweave.pipelines._reading import (
     ReadingResult,
     require_query,
     run_context,
-    usage_of,
 )
 from longweave.pipelines.base import Pipeline
 from longweave.prompts import PromptOverride
@@ -313,7 +312,7 @@ class RAG(Pipeline):
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
         return ReadingResult(
             trace=run["trace"],
-            usage=usage_of(run["trace"]),
+            usage=run["trace"].usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="rag",

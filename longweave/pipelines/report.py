@@ -71,7 +71,6 @@ from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
 from longweave.pipelines._planned_run import PlannedRun
-from longweave.pipelines.agentwrite import _usage
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
 from longweave.pipelines.rag import RAGIndex
@@ -312,7 +311,7 @@ class Report(Pipeline):
         plan = run.load_plan()
         if run.store.get(run.run_id, f"draft/{i}") is None:
             section = plan[i]
-            budget = self._budget(run, i)
+            budget = run.budget(i)
             run.emit("section_start", index=i, title=section.title, words=budget)
             started, calls_before = time.monotonic(), len(run.trace)
             written = await self.writer.write(
@@ -390,15 +389,6 @@ class Report(Pipeline):
         return {}
 
     # -- what a writing step sees --------------------------------------------------------
-
-    def _budget(self, run: _Run, i: int) -> int:
-        """Section i's budget: its plan words plus what earlier sections missed (bounded), as AgentWrite."""
-        plan = run.load_plan()
-        planned = sum(s.words for s in plan[:i])
-        written = sum(count_words(f"## {plan[k].title}\n\n{t}") for k, t in enumerate(run.written()[:i]))
-        own = plan[i].words
-        adjusted = min(max(own + planned - written, own // 2), own + own // 2)
-        return max(1, adjusted - count_words(plan[i].title))
 
     def _variables(self, run: _Run, i: int) -> dict:
         plan = run.load_plan()
@@ -501,7 +491,7 @@ class Report(Pipeline):
         citations = [Citation(**c) for i in range(len(plan)) for c in run.json(f"citations/{i}") or []]
         return ReportResult(
             trace=run.trace,
-            usage=_usage(run.trace),
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             text=text,
             citations=citations,

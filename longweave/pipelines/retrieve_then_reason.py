@@ -36,7 +36,6 @@ from longweave.pipelines._reading import (
     ReadingResult,
     require_query,
     run_context,
-    usage_of,
 )
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
@@ -212,7 +211,7 @@ class RetrieveThenReason(Pipeline):
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
         return ReadingResult(
             trace=run["trace"],
-            usage=usage_of(run["trace"]),
+            usage=run["trace"].usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="rtr",
