@@ -1,19 +1,21 @@
 """Models through transformers (``AutoModelForCausalLM``), on CPU or GPU.
 
 Loads a hub id or a local folder, or a GGUF file inside a folder (``gguf_file=``, which
-transformers dequantises: slow to load, see DESIGN.md). Calls run one at a time in a worker
-thread. Tokenizers with a chat template are used through it; base models get `render_plain`.
+transformers dequantises: slow to load, see DESIGN.md). Calls run one at a time on the model's
+own thread (`ModelThread`: PyTorch's CPU kernels, like llama.cpp, use one OpenMP team per
+calling thread). Tokenizers with a chat template are used through it; base models get
+`render_plain`.
 
 Install: ``pip install 'longweave[hf]'`` (torch and accelerate).
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 from longweave.errors import ConfigError, ContextWindowExceeded
 from longweave.llm.base import LLM, Messages
+from longweave.llm.model_thread import ModelThread
 from longweave.llm.prompt_format import STOP_SEQUENCES, render_plain
 from longweave.llm.usage import Completion
 from longweave.text.tokenizer import hf_tokenizer
@@ -67,6 +69,7 @@ class HuggingFace(LLM):
         self.uses_chat_template = bool(getattr(tok, "chat_template", None)) and chat_template == "auto"
         self._tokenizer = hf_tokenizer(tok)
         self._lock = threading.Lock()
+        self._thread = ModelThread(f"transformers-{self.model}")
 
     def _run(self, messages: Messages, params: dict) -> Completion:
         torch = self._torch
@@ -109,4 +112,4 @@ class HuggingFace(LLM):
         return Completion(text, n_prompt, int(len(new_ids)), finish, self.model)
 
     async def generate(self, messages: Messages, **params) -> Completion:
-        return await asyncio.to_thread(self._run, messages, params)
+        return await self._thread.run(self._run, messages, params)

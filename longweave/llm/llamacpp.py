@@ -1,6 +1,7 @@
 """GGUF models through llama.cpp (the llama-cpp-python package), on CPU.
 
-One model instance is not thread-safe, so calls run one at a time in a worker thread and
+One model instance is not thread-safe, so calls run one at a time on the model's own thread
+(`ModelThread`: one calling thread keeps llama.cpp to one OpenMP team, see there) and
 `generate_many` is effectively sequential (``max_concurrency=1``); llama.cpp's own threads
 already use every core for one call. Models with a chat template in their GGUF metadata are
 prompted through it; base models (the embedded Gemma 3 270M) get `render_plain`.
@@ -15,7 +16,6 @@ Install: ``pip install 'longweave[local]'``.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import os
 import threading
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from longweave.errors import BackendError, ConfigError, ContextWindowExceeded
 from longweave.llm.base import LLM, Messages
+from longweave.llm.model_thread import ModelThread
 from longweave.llm.prompt_format import STOP_SEQUENCES, render_plain
 from longweave.llm.usage import Completion
 from longweave.text.tokenizer import CallableTokenizer
@@ -115,6 +116,7 @@ class LlamaCpp(LLM):
             raise ConfigError(f"llama.cpp cannot load {path}: {exc}") from exc
         self.seed = seed
         self._lock = threading.Lock()
+        self._thread = ModelThread(f"llama.cpp-{self.model}")
         template = self._llama.metadata.get("tokenizer.chat_template")
         self.uses_chat_template = bool(template) and chat_template == "auto"
         self._tokenizer = CallableTokenizer(
@@ -187,9 +189,10 @@ class LlamaCpp(LLM):
         )
 
     async def generate(self, messages: Messages, **params) -> Completion:
-        return await asyncio.to_thread(self._run, messages, params)
+        return await self._thread.run(self._run, messages, params)
 
     def close(self) -> None:
+        self._thread.close()
         llama = self.__dict__.pop("_llama", None)
         if llama is not None:
             llama.close()
