@@ -59,9 +59,19 @@ def test_the_writer_sees_the_summary_and_the_end_of_the_previous_section():
     writer_prompts = [p for p in llm.prompts if "Now write section" in p]
     assert "So far: Topic1." in writer_prompts[1] and "Topic1 says" in writer_prompts[1]
     assert "So far: Topic2." in writer_prompts[2] and "Topic2 says" in writer_prompts[2]
-    assert (
-        "<- now" in writer_prompts[2].splitlines()[writer_prompts[2].splitlines().index("Writing plan:") + 3]
-    )
+    assert 'Now write section 3 of 3, "Topic3"' in writer_prompts[2]
+
+
+def test_every_writing_step_begins_with_the_same_text_through_the_plan():
+    # so a backend that caches a prompt prefix (llama.cpp, vLLM, OpenAI) evaluates only what changed
+    llm = exact_llm(plan_lines(4, 400))
+    AgentWrite(llm).run("Write a 1600-word piece on lanterns.")
+    steps = [p for p in llm.prompts if "Now write section" in p]
+    assert len(steps) == 4
+    heads = {re.split(r"\n\n(?:Nothing is written yet|Summary of what is written)", p)[0] for p in steps}
+    assert len(heads) == 1
+    (head,) = heads
+    assert all(f"{k}. Topic{k} " in head for k in range(1, 5)) and "lanterns" in head
 
 
 def test_prompts_fit_the_window_and_max_tokens_follows_the_budget():
@@ -192,3 +202,17 @@ def test_base_models_get_the_extractive_summary_and_others_the_model_one():
     assert "Topic1: Topic1 says 0" in [p for p in base.prompts if "Now write section 2" in p][0]
     chat = AgentWrite(exact_llm(plan_lines(3, 300))).run("Write 900 words.")
     assert chat.usage.by_role["summarizer"].calls == 2
+
+
+@pytest.mark.parametrize("chat_template, planner_calls", [(True, 2), (False, 1)])
+def test_a_base_model_is_not_asked_again_for_a_plan_it_could_not_write(chat_template, planner_calls):
+    # a base model's re-ask only echoes the requested format (the embedded model: 48 s, no plan)
+    llm = exact_llm(None)  # every planning reply is "I cannot plan."
+    llm.uses_chat_template = chat_template
+    result = AgentWrite(llm).run("Write a 1000-word piece on lanterns.")
+    assert result.plan_source == "fallback" and result.usage.by_role["planner"].calls == planner_calls
+    assert length_score(1000, result.words) >= 90
+    explicit = exact_llm(None)
+    explicit.uses_chat_template = chat_template
+    again = AgentWrite(explicit, max_plan_repairs=2).run("Write a 1000-word piece on lanterns.")
+    assert again.usage.by_role["planner"].calls == 3
