@@ -11,8 +11,6 @@ Install: ``pip install 'longweave[hf]'`` (torch and accelerate).
 
 from __future__ import annotations
 
-import threading
-
 from longweave.errors import ConfigError, ContextWindowExceeded
 from longweave.llm.base import LLM, Messages
 from longweave.llm.model_thread import ModelThread
@@ -68,7 +66,6 @@ class HuggingFace(LLM):
         self._torch, self._tok, self._model, self.device, self.seed = torch, tok, model, device, seed
         self.uses_chat_template = bool(getattr(tok, "chat_template", None)) and chat_template == "auto"
         self._tokenizer = hf_tokenizer(tok)
-        self._lock = threading.Lock()
         self._thread = ModelThread(f"transformers-{self.model}")
 
     def _run(self, messages: Messages, params: dict) -> Completion:
@@ -100,7 +97,7 @@ class HuggingFace(LLM):
             gen.update(temperature=temperature, top_p=params.get("top_p", 0.95))
         if stops:
             gen.update(stop_strings=stops, tokenizer=self._tok)
-        with self._lock, torch.no_grad():
+        with torch.no_grad():
             torch.manual_seed(params.get("seed", self.seed))
             out = self._model.generate(**inputs, **gen)
         new_ids = out[0][n_prompt:]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
 from pathlib import Path
 
 from longweave.errors import BackendError, ConfigError, ContextWindowExceeded
@@ -115,7 +114,6 @@ class LlamaCpp(LLM):
         except Exception as exc:  # llama.cpp reports a bad file as ValueError
             raise ConfigError(f"llama.cpp cannot load {path}: {exc}") from exc
         self.seed = seed
-        self._lock = threading.Lock()
         self._thread = ModelThread(f"llama.cpp-{self.model}")
         template = self._llama.metadata.get("tokenizer.chat_template")
         self.uses_chat_template = bool(template) and chat_template == "auto"
@@ -142,43 +140,40 @@ class LlamaCpp(LLM):
             "repeat_penalty": params.get("repeat_penalty", 1.1),
             "seed": params.get("seed", self.seed),
         }
-        with self._lock:
-            try:
-                if self.uses_chat_template:
-                    n_prompt = self.count_tokens(messages)
-                    out = self._llama.create_chat_completion(
-                        messages=messages,
-                        max_tokens=self._fit(n_prompt, params.get("max_tokens")),
-                        stop=params.get("stop"),
-                        **common,
-                    )
-                    choice = out["choices"][0]
-                    text = choice["message"]["content"] or ""
-                else:
-                    prompt = render_plain(messages)
-                    n_prompt = len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=True))
-                    repeat = (
-                        _RepeatStop(n_prompt, params["stop_on_repeat"])
-                        if params.get("stop_on_repeat")
-                        else None
-                    )
-                    out = self._llama.create_completion(
-                        prompt,
-                        max_tokens=self._fit(n_prompt, params.get("max_tokens")),
-                        stop=[*STOP_SEQUENCES, *(params.get("stop") or [])],
-                        stopping_criteria=llama_cpp_stopping([repeat]) if repeat else None,
-                        **common,
-                    )
-                    choice = out["choices"][0]
-                    text = choice["text"]
-                    if repeat is not None and repeat.fired:
-                        choice["finish_reason"] = "repetition"
-            except ContextWindowExceeded:
-                raise
-            except ValueError as exc:
-                if "context" in str(exc).lower() or "exceed" in str(exc).lower():
-                    raise ContextWindowExceeded(str(exc), model=self.model) from exc
-                raise BackendError(f"llama.cpp failed: {exc}", model=self.model) from exc
+        try:
+            if self.uses_chat_template:
+                n_prompt = self.count_tokens(messages)
+                out = self._llama.create_chat_completion(
+                    messages=messages,
+                    max_tokens=self._fit(n_prompt, params.get("max_tokens")),
+                    stop=params.get("stop"),
+                    **common,
+                )
+                choice = out["choices"][0]
+                text = choice["message"]["content"] or ""
+            else:
+                prompt = render_plain(messages)
+                n_prompt = len(self._llama.tokenize(prompt.encode("utf-8"), add_bos=True))
+                repeat = (
+                    _RepeatStop(n_prompt, params["stop_on_repeat"]) if params.get("stop_on_repeat") else None
+                )
+                out = self._llama.create_completion(
+                    prompt,
+                    max_tokens=self._fit(n_prompt, params.get("max_tokens")),
+                    stop=[*STOP_SEQUENCES, *(params.get("stop") or [])],
+                    stopping_criteria=llama_cpp_stopping([repeat]) if repeat else None,
+                    **common,
+                )
+                choice = out["choices"][0]
+                text = choice["text"]
+                if repeat is not None and repeat.fired:
+                    choice["finish_reason"] = "repetition"
+        except ContextWindowExceeded:
+            raise
+        except ValueError as exc:
+            if "context" in str(exc).lower() or "exceed" in str(exc).lower():
+                raise ContextWindowExceeded(str(exc), model=self.model) from exc
+            raise BackendError(f"llama.cpp failed: {exc}", model=self.model) from exc
         usage = out.get("usage") or {}
         return Completion(
             text=text,

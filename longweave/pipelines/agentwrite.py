@@ -416,13 +416,11 @@ def _more(state: WriteState) -> str:
 
 def _compact_plan(plan: list[Section], current: int, near: int = 2) -> str:
     """The plan with main points only near the current section, titles elsewhere."""
-    lines = []
-    for k, s in enumerate(plan):
-        if abs(k - current) <= near:
-            lines.append(render_plan([s]).replace("1.", f"{k + 1}.", 1))
-        else:
-            lines.append(f"{k + 1}. {s.title} ({s.words} words)")
-    return "\n".join(lines)
+    full = render_plan(plan).splitlines()
+    return "\n".join(
+        full[k] if abs(k - current) <= near else f"{k + 1}. {s.title} ({s.words} words)"
+        for k, s in enumerate(plan)
+    )
 
 
 def _check_instruction(instruction: object) -> str:
