@@ -2,8 +2,9 @@
 
 Two protocols reach the same `ToolCall`s:
 
-* native tool calls, where the backend returns them (OpenAI-compatible servers given
-  ``tools=TOOL_SPECS``): read from ``completion.raw.choices[0].message.tool_calls``;
+* native tool calls, where the backend returns them (OpenAI-compatible servers, and llama.cpp
+  with a tool-aware chat template, given ``tools=TOOL_SPECS``): read from
+  `Completion.tool_calls`;
 * a plain-text action format for models without tool calling (the embedded base model, many
   vLLM models), parsed tolerantly: case, ``**bold**`` markers, hyphens, aliases, a missing
   closing fence are all accepted::
@@ -166,20 +167,13 @@ def _parse_json_actions(text: str) -> list[ToolCall]:
 
 
 def native_tool_calls(completion) -> list[ToolCall]:
-    """The tool calls of an OpenAI-style response carried in ``completion.raw``, if any."""
-    try:
-        raw_calls = completion.raw.choices[0].message.tool_calls or []
-    except (AttributeError, IndexError, TypeError):
-        return []
+    """The native tool calls of a reply (`Completion.tool_calls`), checked."""
     calls = []
-    for rc in raw_calls:
-        fn = getattr(rc, "function", None)
-        name = getattr(fn, "name", "") or ""
+    for rc in getattr(completion, "tool_calls", None) or []:
+        name = rc.get("name") or ""
         try:
-            args = json.loads(getattr(fn, "arguments", "") or "{}")
-            call = ToolCall(
-                normalize_name(name), args if isinstance(args, dict) else {}, id=getattr(rc, "id", None)
-            )
+            args = json.loads(rc.get("arguments") or "{}")
+            call = ToolCall(normalize_name(name), args if isinstance(args, dict) else {}, id=rc.get("id"))
         except ValueError as exc:
             call = ToolCall(normalize_name(name), error=f"arguments are not valid JSON ({exc})")
         calls.append(_check(call))

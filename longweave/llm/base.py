@@ -56,6 +56,8 @@ class LLM:
     max_concurrency: int = 8
     retry: RetryPolicy = RetryPolicy()
     timeout: float | None = None
+    # True where `generate` accepts OpenAI-style ``tools=`` and fills `Completion.tool_calls`.
+    supports_tools: bool = False
 
     def __init__(
         self,

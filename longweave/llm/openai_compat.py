@@ -134,6 +134,8 @@ class OpenAICompatible(LLM):
         >>> llm.complete_sync("Say hi.").text  # doctest: +SKIP
     """
 
+    supports_tools = True
+
     def __init__(
         self,
         model: str,
@@ -226,11 +228,17 @@ class OpenAICompatible(LLM):
             raise ServerError(f"model {self.model!r}: the server returned no choices.", model=self.model)
         choice = resp.choices[0]
         usage = resp.usage
+        calls = [
+            {"id": c.id, "name": c.function.name, "arguments": c.function.arguments or "{}"}
+            for c in (choice.message.tool_calls or [])
+            if getattr(c, "function", None) is not None
+        ]
         return Completion(
             text=choice.message.content or "",
             prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
             finish_reason=choice.finish_reason or "stop",
             model=resp.model or self.model,
+            tool_calls=calls,
             raw=resp,
         )

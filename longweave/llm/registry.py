@@ -11,7 +11,7 @@ SPEC_FORMS = (
     "vllm:MODEL (vLLM in-process, GPU)",
     "hf:MODEL_OR_PATH (transformers)",
     "gguf:PATH (llama.cpp)",
-    "local (the embedded Gemma 3 270M)",
+    "local (the embedded Qwen2.5-Coder-0.5B-Instruct; local:1.5b, local:gemma-270m for the others)",
     "scripted (deterministic test model)",
 )
 
@@ -37,10 +37,10 @@ def load_llm(spec: str | LLM, **options) -> LLM:
         raise ConfigError(_unknown(spec))
     spec = spec.strip()
     kind, _, rest = spec.partition(":")
-    if spec == "local":
+    if kind == "local":
         from longweave.llm.local import load_local
 
-        return load_local(**options)
+        return load_local(rest or None, **options)
     if spec == "scripted":
         from longweave.llm.scripted import ScriptedLLM
 

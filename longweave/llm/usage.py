@@ -24,6 +24,8 @@ class Completion:
         finish_reason: "stop" (natural end or stop sequence), "length" (hit max_tokens), ...
         model: the model that answered.
         seconds: wall time of the call, retries included (filled in by `LLM.complete`).
+        tool_calls: native tool calls, OpenAI-shaped: ``{"id", "name", "arguments"}`` with
+            ``arguments`` a JSON string (empty when the model called none or `tools` weren't sent).
         raw: the backend's own response object, for debugging; never serialised.
     """
 
@@ -33,6 +35,7 @@ class Completion:
     finish_reason: str = "stop"
     model: str = ""
     seconds: float = 0.0
+    tool_calls: list[dict] = field(default_factory=list)
     raw: object = field(default=None, repr=False, compare=False)
 
 

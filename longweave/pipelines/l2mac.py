@@ -127,8 +127,9 @@ class L2MAC(Pipeline):
         reply_tokens: max_tokens of each agent call (also kept free in the window).
         window_threshold: fraction of the window at which the step is summarised and restarted.
         limits: sandbox limits for tests and scripts.
-        native_tools: send ``tools=`` and read native tool calls; None: only for
-            OpenAI-compatible backends. The plain-text action format is always understood.
+        native_tools: send ``tools=`` and read native tool calls; None: where the backend
+            supports them (`LLM.supports_tools`: OpenAI-compatible servers, llama.cpp with a
+            tool-aware chat template). The plain-text action format is always understood.
         prompts: overrides of the ``l2mac_planner``, ``l2mac_agent`` and ``l2mac_summary`` prompts.
 
     Example:
@@ -175,7 +176,7 @@ class L2MAC(Pipeline):
         self.reply_tokens = reply_tokens
         self.limits = limits or SandboxLimits()
         if native_tools is None:
-            native_tools = type(self.llm).__name__ == "OpenAICompatible"
+            native_tools = self.llm.supports_tools
         self.native_tools = native_tools
         self.meter = ContextMeter(self.llm, reply_tokens, window_threshold)
         self.toolbox = Toolbox(self.store, mode, self.limits)

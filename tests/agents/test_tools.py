@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 from longweave.agents.control_unit import Toolbox, check_work
 from longweave.agents.tools import ToolCall, parse_reply, parse_text_actions
@@ -48,17 +47,13 @@ def test_json_fallback():
 
 
 def test_native_tool_calls_win_over_text():
-    fn = SimpleNamespace(name="write_file", arguments=json.dumps({"path": "n.py", "content": "y = 2\n"}))
-    message = SimpleNamespace(
-        content="ACTION: list_files", tool_calls=[SimpleNamespace(id="c1", function=fn)]
-    )
+    args = json.dumps({"path": "n.py", "content": "y = 2\n"})
     completion = Completion(
-        text="ACTION: list_files", raw=SimpleNamespace(choices=[SimpleNamespace(message=message)])
+        text="ACTION: list_files", tool_calls=[{"id": "c1", "name": "write_file", "arguments": args}]
     )
     (call,) = parse_reply(completion)
     assert (call.name, call.args, call.id) == ("write_file", {"path": "n.py", "content": "y = 2\n"}, "c1")
-    bad = SimpleNamespace(name="read_file", arguments="{not json")
-    message.tool_calls = [SimpleNamespace(id="c2", function=bad)]
+    completion.tool_calls = [{"id": "c2", "name": "read_file", "arguments": "{not json"}]
     assert "not valid JSON" in parse_reply(completion)[0].error
 
 

@@ -1,5 +1,6 @@
-"""Real components, started by the tests: the embedded model through llama.cpp, the same
-weights through transformers, and the openai backend against `transformers serve` on loopback.
+"""Real components, started by the tests: the embedded models through llama.cpp (the default
+instruct model and the Gemma base model), Gemma's weights through transformers, and the openai
+backend against `transformers serve` on loopback.
 
 The exported transformers folder is cached (``$LONGWEAVE_CACHE`` or ``~/.cache/longweave``);
 the first run on a machine converts the GGUF once (about a minute).
@@ -44,22 +45,74 @@ def local():
     llm.close()
 
 
-def test_embedded_model_generates_through_llama_cpp_and_reports_usage(local):
+@pytest.fixture(scope="module")
+def gemma():
+    llm = load_llm("local:gemma-270m", context_window=2048)
+    yield llm
+    llm.close()
+
+
+def test_the_cli_way_of_loading_the_default_model_generates_on_this_cpu():
+    # In a child process, so a native crash (llama.cpp's AMX kernel once segfaulted at the first
+    # token) fails this test with its signal instead of killing the test run.
+    code = (
+        "from longweave import load_llm; llm = load_llm('local'); "
+        "out = llm.complete_sync('Name one river.', max_tokens=8, temperature=0); "
+        "print(llm.model, llm.settings['extra_buffers'], out.completion_tokens)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-2000:]}"
+    name, _, tokens = run.stdout.split()
+    assert name == "qwen2.5-coder-0.5b-instruct" and int(tokens) > 0
+
+
+def test_default_model_is_an_instruct_model_that_answers_and_stops(local):
     from longweave.llm.llamacpp import LlamaCpp
 
-    assert isinstance(local, LlamaCpp) and not local.uses_chat_template
-    out = local.complete_sync("Write one sentence about rivers.", max_tokens=24, temperature=0, role="writer")
+    assert isinstance(local, LlamaCpp) and local.uses_chat_template and local.supports_tools
+    assert isinstance(local.settings["extra_buffers"], bool) and local.settings["why"]
+    messages = [{"role": "user", "content": "What is 2 + 3? Reply with the number only."}]
+    out = local.complete_sync(messages, max_tokens=16, temperature=0, role="reader")
+    assert out.text.strip() == "5" and out.finish_reason == "stop" and out.completion_tokens < 16
+    assert out.prompt_tokens == local.count_tokens(messages)  # the template's exact tokens
+    assert local.usage.by_role["reader"].completion_tokens == out.completion_tokens
+    assert local.complete_sync(messages, max_tokens=16, temperature=0).text == out.text
+
+
+def test_default_model_returns_native_tool_calls(local):
+    import json
+
+    from longweave.agents.tools import TOOL_SPECS, parse_reply
+
+    out = local.complete_sync(
+        "Write a file named hello.py whose content is: print('hello')",
+        tools=[s for s in TOOL_SPECS if s["function"]["name"] == "write_file"],
+        max_tokens=96,
+        temperature=0,
+    )
+    assert out.finish_reason == "tool_calls" and "<tool_call>" not in out.text
+    (call,) = out.tool_calls
+    assert call["name"] == "write_file" and json.loads(call["arguments"])["path"] == "hello.py"
+    (parsed,) = parse_reply(out)
+    assert parsed.name == "write_file" and "print" in parsed.args["content"]
+
+
+def test_base_model_generates_with_the_plain_format_and_reports_usage(gemma):
+    from longweave.llm.llamacpp import LlamaCpp
+
+    assert isinstance(gemma, LlamaCpp) and not gemma.uses_chat_template and not gemma.supports_tools
+    out = gemma.complete_sync("Write one sentence about rivers.", max_tokens=24, temperature=0, role="writer")
     assert out.text.strip()
     assert out.completion_tokens > 0 and out.completion_tokens <= 24
     assert (
         out.prompt_tokens
-        == local.count_tokens(
+        == gemma.count_tokens(
             render_plain([{"role": "user", "content": "x"}]).replace("x", "Write one sentence about rivers.")
         )
         + 1
     )  # + BOS
-    assert local.usage.by_role["writer"].completion_tokens == out.completion_tokens
-    again = local.complete_sync("Write one sentence about rivers.", max_tokens=24, temperature=0)
+    assert gemma.usage.by_role["writer"].completion_tokens == out.completion_tokens
+    again = gemma.complete_sync("Write one sentence about rivers.", max_tokens=24, temperature=0)
     assert again.text == out.text  # temperature 0 is deterministic
 
 
@@ -67,7 +120,7 @@ def test_embedded_model_stops_at_max_tokens_and_refuses_an_oversized_prompt(loca
     from longweave.errors import ContextWindowExceeded
 
     out = local.complete_sync("Count: one two three four five six seven", max_tokens=3, temperature=0)
-    assert out.completion_tokens <= 3
+    assert out.completion_tokens <= 3 and out.finish_reason == "length"
     with pytest.raises(ContextWindowExceeded, match="smaller chunks|send less"):
         local.complete_sync("word " * (local.context_window + 10), max_tokens=10)
 
@@ -76,7 +129,7 @@ def test_embedded_model_stops_at_max_tokens_and_refuses_an_oversized_prompt(loca
 def hf_folder():
     from longweave.llm.local import export_hf_folder
 
-    return export_hf_folder(CACHE / "gemma-3-270m-hf")
+    return export_hf_folder(CACHE / "gemma-3-270m-hf", "gemma-270m")
 
 
 def test_transformers_backend_generates_from_the_exported_folder(hf_folder):

@@ -194,12 +194,11 @@ def test_graph_shape(tmp_path):
 
 def test_native_tool_calls_drive_the_same_loop(tmp_path):
     import json
-    from types import SimpleNamespace
 
     from longweave.llm import Completion
 
     def native(name, **args):
-        return SimpleNamespace(id=name, function=SimpleNamespace(name=name, arguments=json.dumps(args)))
+        return {"id": name, "name": name, "arguments": json.dumps(args)}
 
     class ToolModel(ScriptedLLM):
         async def generate(self, messages, **params):
@@ -208,8 +207,7 @@ def test_native_tool_calls_drive_the_same_loop(tmp_path):
 
     def reply(messages):
         calls = [native("write_file", path="n.py", content="N = 1\n"), native("complete", summary="n")]
-        message = SimpleNamespace(content="", tool_calls=calls)
-        return Completion(text="", raw=SimpleNamespace(choices=[SimpleNamespace(message=message)]))
+        return Completion(text="", tool_calls=calls)
 
     llm = ToolModel(reply)
     result = L2MAC(llm, workdir=tmp_path, native_tools=True, mode="book").run("t", registry=["write n"])
