@@ -115,7 +115,7 @@ def role_check(llm) -> dict:
             {"role": "user", "content": f"Passage: {passage}\n\nQuestion: {question}"},
         ]
         reply = llm.complete_sync(messages, max_tokens=24, temperature=0).text
-        answers += exact_match(reply, gold) or gold.lower() in reply.lower()
+        answers += bool(exact_match(reply, gold)) or gold.lower() in reply.lower()
     plans = 0
     for instruction in PLANS:
         outcome = asyncio.run(AgentWrite(llm).aplan(instruction))

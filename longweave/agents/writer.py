@@ -5,7 +5,10 @@ from the instruction, the plan and what is already written. On top of the paper,
 controls length, because models (small ones especially) stop early or run on:
 
 - the call's ``max_tokens`` is sized from the word budget (``tokens_per_word``, default 1.4,
-  plus a margin), so a section cannot run far past it;
+  plus a margin), so a section cannot run far past it, and its ``min_tokens`` (honoured by
+  llama.cpp; vLLM has the same parameter) keeps an instruct model from ending its turn before
+  about ``short`` of the budget, so one call usually writes the whole section: a continuation
+  costs a new prompt, which on a CPU takes as long as a third of the section's decoding;
 - a section far short of its budget (under ``short``, default 85%) is continued with a
   prompt showing its end, at most ``max_continues`` times;
 - a section far over (beyond ``long``, default 115%) is cut at a sentence end;
@@ -72,6 +75,10 @@ class LengthPolicy:
 
     def max_tokens(self, words: int) -> int:
         return max(self.min_tokens, math.ceil(words * self.tokens_per_word * (1 + self.token_margin)) + 16)
+
+    def least_tokens(self, words: int) -> int:
+        """Tokens a reply must have before it may end: about `short` of `words` words."""
+        return math.floor(words * self.tokens_per_word * self.short)
 
 
 @dataclass(slots=True)
@@ -143,8 +150,12 @@ class Writer:
                 role="writer",
                 trace=trace,
                 max_tokens=max_tokens,
+                min_tokens=min(policy.least_tokens(remaining), max_tokens - 1),
                 temperature=self.temperature,
                 stop_on_repeat=REPEAT_STOP_TOKENS,  # a loop's text would be dropped by `clean` anyway
+                # A new seed each call: a continuation or retry often has the same prompt as the
+                # call before, and with the same seed a local model gives the same reply back.
+                seed=calls,
             )
             calls += 1
             piece = clean(reply.text, seen=text)

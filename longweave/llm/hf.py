@@ -95,6 +95,8 @@ class HuggingFace(LLM):
         }
         if temperature > 0:
             gen.update(temperature=temperature, top_p=params.get("top_p", 0.95))
+        if params.get("min_tokens"):
+            gen["min_new_tokens"] = min(params["min_tokens"], max_new)
         if stops:
             gen.update(stop_strings=stops, tokenizer=self._tok)
         with torch.no_grad():

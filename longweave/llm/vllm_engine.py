@@ -57,6 +57,7 @@ class VLLMEngine(LLM):
             top_p=params.get("top_p", 1.0),
             stop=params.get("stop") or None,
             seed=params.get("seed", self.seed),
+            min_tokens=params.get("min_tokens") or 0,
         )
 
     def _run(self, batch: Sequence[Messages], params: dict) -> list[Completion]:

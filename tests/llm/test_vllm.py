@@ -23,6 +23,7 @@ class SamplingParams:
     top_p: float = 1.0
     stop: list | None = None
     seed: int | None = None
+    min_tokens: int = 0
 
 
 @dataclass

@@ -221,8 +221,18 @@ def test_embedded_model_runs_the_loop_end_to_end(tmp_path):
     from longweave import load_llm
 
     llm = load_llm("local")
+    sent_tools = []
+    generate = llm.generate
+
+    async def spy(messages, **params):  # the embedded instruct model takes the native tool path
+        sent_tools.append(bool(params.get("tools")))
+        return await generate(messages, **params)
+
+    llm.generate = spy
     pipe = L2MAC(llm, workdir=tmp_path, max_steps=1, reply_tokens=64, max_fix_rounds=0)
+    assert pipe.native_tools
     result = pipe.run("Write hello.py that prints hello", registry=["Write hello.py that prints hello"])
+    assert sent_tools == [True]
     assert result.turns == 1 and result.usage.total.calls == 1
     assert result.usage.total.completion_tokens > 0
     assert all((tmp_path / p).resolve().is_relative_to(tmp_path.resolve()) for p in result.files)
