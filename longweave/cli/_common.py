@@ -2,11 +2,14 @@
 
 A user's mistake (bad option, missing file, bad spec, impossible budget) prints exactly one
 line on stderr and exits with status 2, never a traceback. A failing model or server exits
-with status 1, also in one line. Ctrl-C exits 130 after whatever was written is kept.
+with status 1, also in one line. Ctrl-C exits 130 after whatever was written is kept. A native
+crash in an engine (llama.cpp) cannot be caught; `faulthandler` then at least names where it
+happened instead of a bare "Segmentation fault" (the README's troubleshooting says what to do).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import sys
 from collections.abc import Callable
 
@@ -33,6 +36,11 @@ def run_app(app: typer.Typer | Callable, args: list[str] | None = None, prog_nam
     Returns the exit status (the caller passes it to `sys.exit`).
     """
     command = typer.main.get_command(app) if isinstance(app, typer.Typer) else app
+    if not faulthandler.is_enabled():
+        try:
+            faulthandler.enable()
+        except (AttributeError, OSError, ValueError):  # stderr replaced by an object without a fd
+            pass
     try:
         # Without standalone mode click *returns* an Exit's code instead of raising it.
         status = command.main(args=args, prog_name=prog_name, standalone_mode=False)
