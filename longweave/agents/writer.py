@@ -10,7 +10,9 @@ controls length, because models (small ones especially) stop early or run on:
   about ``short`` of the budget, so one call usually writes the whole section: a continuation
   costs a new prompt, which on a CPU takes as long as a third of the section's decoding;
 - a section far short of its budget (under ``short``, default 85%) is continued with a
-  prompt showing its end, at most ``max_continues`` times;
+  prompt showing its end, at most ``max_continues`` times (continuing in place, the first
+  prompt plus the text so far as the start of the reply, was measured and lost: see
+  BENCHMARKS.md, issue 14);
 - a section far over (beyond ``long``, default 115%) is cut at a sentence end;
 - a reply that is empty or reads as an error or refusal is retried, at most ``max_retries``
   times, then `SectionFailed` is raised. Such a reply is never kept as text (the original

@@ -269,11 +269,19 @@ class LlamaCpp(LLM):
         )
 
     def render(self, messages: Messages, tools: list | None = None) -> list[int]:
-        """The exact prompt tokens `generate` sends for `messages` (and `tools`)."""
+        """The exact prompt tokens `generate` sends for `messages` (and `tools`).
+
+        A trailing assistant message is a prefix of the reply, continued in place (as
+        `render_plain` does for base models): the turns before it are rendered up to the
+        template's opening of the assistant's turn, and its text follows as is.
+        """
         if self._formatter is None:
             prompt = render_plain(messages)
             return self._llama.tokenize(prompt.encode("utf-8"), add_bos=True)
-        prompt = self._formatter(messages=messages, tools=tools or None).prompt
+        prefix = ""
+        if len(messages) > 1 and messages[-1]["role"] == "assistant":
+            messages, prefix = messages[:-1], messages[-1]["content"]
+        prompt = self._formatter(messages=messages, tools=tools or None).prompt + prefix
         return self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
     def _end_ids(self) -> list[int]:

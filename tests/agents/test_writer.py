@@ -70,6 +70,21 @@ async def test_writer_continues_until_near_budget_and_counts_calls():
     assert "ends with:" in llm.prompts[1] and "One two three" in llm.prompts[1]
 
 
+async def test_writer_asks_for_least_tokens_and_a_new_seed_each_call():
+    seen = []
+
+    class Recorder(ScriptedLLM):
+        async def generate(self, messages, **params):
+            seen.append((params["min_tokens"], params["max_tokens"], params["seed"]))
+            return await super().generate(messages, **params)
+
+    replies = iter(["Short start.", "More words to reach it now.", "And yet more words here to end."])
+    await _writer(Recorder(lambda m: next(replies))).write(VARS, 10, label="s")
+    policy = LengthPolicy()
+    assert seen[0] == (policy.least_tokens(10), policy.max_tokens(10), 0)
+    assert [s[2] for s in seen] == list(range(len(seen))) and len(seen) >= 2
+
+
 async def test_writer_keeps_written_text_when_only_continuations_fail():
     replies = iter(["A first sentence of the section.", "", "", ""])
     out = await _writer(ScriptedLLM(lambda m: next(replies))).write(VARS, 100, label="s")

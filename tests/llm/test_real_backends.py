@@ -77,6 +77,10 @@ def test_default_model_is_an_instruct_model_that_answers_and_stops(local):
     assert out.prompt_tokens == local.count_tokens(messages)  # the template's exact tokens
     assert local.usage.by_role["reader"].completion_tokens == out.completion_tokens
     assert local.complete_sync(messages, max_tokens=16, temperature=0).text == out.text
+    # A trailing assistant message is a prefix the reply continues, as for base models.
+    prefixed = [*messages, {"role": "assistant", "content": "The sum is"}]
+    rendered = local._llama.detokenize(local.render(prefixed), special=True).decode()
+    assert rendered.endswith("<|im_start|>assistant\nThe sum is")
 
 
 def test_default_model_returns_native_tool_calls(local):
