@@ -88,7 +88,9 @@ class LLM:
         """Produce one completion for OpenAI-style `messages`.
 
         Params a backend should honour where it can: ``max_tokens``, ``temperature``, ``stop``
-        (a list of strings), ``seed``. Ignore the rest. Raise `longweave.errors.BackendError`
+        (a list of strings), ``seed``; ``min_tokens`` (no end of turn before that many tokens)
+        where the engine can, and ``tools`` (OpenAI-style, filling `Completion.tool_calls`)
+        where `supports_tools` is set. Ignore the rest. Raise `longweave.errors.BackendError`
         subclasses for failures; mark retryable ones transient (they already are).
         """
         raise NotImplementedError(f"{type(self).__name__} must implement async generate()")

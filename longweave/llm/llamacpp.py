@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import re
@@ -238,7 +239,8 @@ class LlamaCpp(LLM):
         template = self._llama.metadata.get("tokenizer.chat_template")
         self.uses_chat_template = bool(template) and chat_template == "auto"
         self.supports_tools = self.uses_chat_template and "tools" in (template or "")
-        self._formatter = self._chat_formatter(llama_cpp, template) if self.uses_chat_template else None
+        self._lib = llama_cpp
+        self._formatter = self._chat_formatter(template) if self.uses_chat_template else None
         self._tokenizer = CallableTokenizer(
             self.model,
             lambda text: self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False),
@@ -255,7 +257,7 @@ class LlamaCpp(LLM):
             )
         return room if max_tokens is None else min(max_tokens, room)
 
-    def _chat_formatter(self, llama_cpp, template: str):
+    def _chat_formatter(self, template: str):
         """The GGUF's chat template as llama-cpp-python renders it for its own chat handler."""
         from llama_cpp import llama_chat_format
 
@@ -284,15 +286,11 @@ class LlamaCpp(LLM):
         prompt = self._formatter(messages=messages, tools=tools or None).prompt + prefix
         return self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
+    @functools.cached_property
     def _end_ids(self) -> list[int]:
         """The vocabulary's end-of-generation tokens (EOS, end of turn...), found once."""
-        if "_end" not in self.__dict__:
-            import llama_cpp
-
-            vocab = self._llama._model.vocab
-            n = llama_cpp.llama_vocab_n_tokens(vocab)
-            self._end = [t for t in range(n) if llama_cpp.llama_vocab_is_eog(vocab, t)]
-        return self._end
+        vocab, lib = self._llama._model.vocab, self._lib
+        return [t for t in range(lib.llama_vocab_n_tokens(vocab)) if lib.llama_vocab_is_eog(vocab, t)]
 
     def count_tokens(self, text: str | Messages) -> int:
         """Tokens of a string, or of a message list exactly as it is rendered for this model."""
@@ -307,10 +305,8 @@ class LlamaCpp(LLM):
         repeat = _RepeatStop(n_prompt, params["stop_on_repeat"]) if params.get("stop_on_repeat") else None
         processors = None
         if params.get("min_tokens"):
-            import llama_cpp
-
-            processors = llama_cpp.LogitsProcessorList(
-                [_NoEndBefore(n_prompt, params["min_tokens"], self._end_ids())]
+            processors = self._lib.LogitsProcessorList(
+                [_NoEndBefore(n_prompt, params["min_tokens"], self._end_ids)]
             )
         stop = list(params.get("stop") or [])
         if self._formatter is None:
@@ -359,9 +355,7 @@ class LlamaCpp(LLM):
         """llama.cpp's own counters since the model was loaded: tokens evaluated and milliseconds,
         for the prompt (batched) and for decoding (one token at a time). Benchmarks take the
         difference across a run to get pure decode and prompt speeds."""
-        import llama_cpp
-
-        d = llama_cpp.llama_perf_context(self._llama.ctx)
+        d = self._lib.llama_perf_context(self._llama.ctx)
         return {
             "prompt_tokens": d.n_p_eval,
             "prompt_ms": d.t_p_eval_ms,
