@@ -106,7 +106,10 @@ def exact_writer(window: int) -> ScriptedLLM:
         rules=[
             (r"Break down|could not be used", "\n".join(f"{i}. Part {i} (500 words)" for i in range(1, 21))),
             (r'Now write section \d+ of \d+, "(?P<title>[^"]+)".*Write about (?P<words>\d+) words', write),
-            (r'section \d+ of \d+, "(?P<title>[^"]+)".*about (?P<words>\d+) more words', write),
+            (
+                r'(?:section \d+ of \d+, |the section )"(?P<title>[^"]+)".*about (?P<words>\d+) more words',
+                write,
+            ),
             (r"updated summary", lambda m, _: " ".join(["The keeper read the message."] * 40)),
         ],
         context_window=window,

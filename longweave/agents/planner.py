@@ -13,8 +13,15 @@ sent back to the model with the problem named, a bounded number of times; when t
 instruction alone and the fallback is recorded in the trace. Budgets are then normalised so
 they add up to the target exactly.
 
-Deliberately not here: writing (``agents/writer.py``), the graph (``pipelines/agentwrite.py``),
-and constrained decoding (backends disagree on it; a plan parser must not rely on it).
+Where the backend can constrain its reply to a JSON Schema (`LLM.supports_json_schema`:
+llama.cpp grammars, vLLM structured outputs, OpenAI ``json_schema``), the plan is asked for as
+JSON of `plan_schema`, so a small model cannot garble its shape; the tolerant parser stays for
+every other backend. A reply whose shape is garbled but readable (the fields of one section on
+separate numbered lines; whole sentences as titles) is repaired and recorded as ``repaired``,
+never as a clean ``model`` plan; a single section for a piece several sections long is asked
+for again.
+
+Deliberately not here: writing (``agents/writer.py``) and the graph (``pipelines/agentwrite.py``).
 """
 
 from __future__ import annotations
@@ -76,20 +83,30 @@ class Section:
 # -- targets ----------------------------------------------------------------------------------
 
 _TARGET = re.compile(
-    r"(\d{1,3}(?:[,\s]\d{3})+|\d+(?:\.\d+)?)\s*(k|thousand)?\s*[- ]?\s*(?:words?|字|单词)", re.I
+    r"(\d{1,3}(?:[,.\s]\d{3})+|\d+(?:\.\d+)?)\s*(k|thousand)?\s*[- ]?\s*"
+    r"(words?|字|单词|pages?|页|wörter(?:n)?|mots|palabras|parole|palavras)",
+    re.I,
 )
+WORDS_PER_PAGE = 500  # a single-spaced page of prose
 
 
 def target_from_instruction(instruction: str) -> int | None:
-    """The length an instruction asks for ("a 10,000-word essay", "5k words", "800字"), or None.
+    """The length an instruction asks for ("a 10,000-word essay", "5k words", "800字", "a
+    3-page letter"), or None. A page counts `WORDS_PER_PAGE` words; 字 are CJK characters,
+    which `count_words` counts one each.
 
     When several lengths are named, the largest is the length of the whole piece.
     """
     found = []
     for m in _TARGET.finditer(instruction):
-        value = float(re.sub(r"[,\s]", "", m[1]))
+        digits = m[1]
+        if re.fullmatch(r"\d{1,3}(?:[,.\s]\d{3})+", digits):  # 10,000 / 10.000 / 10 000
+            digits = re.sub(r"[,.\s]", "", digits)
+        value = float(digits)
         if m[2]:
             value *= 1000
+        if m[3].lower().startswith("page") or m[3] == "页":
+            value *= WORDS_PER_PAGE
         if value >= 1:
             found.append(int(value))
     return max(found) if found else None
@@ -136,7 +153,20 @@ _TITLE_LABEL = re.compile(r"^\s*(?:\*\*)?(?:title|heading|name)(?:\*\*)?\s*[:：
 _PLACEHOLDER = re.compile(r"^\s*\[?\s*(?:\.\.\.|…|describe\b|title\b|main point\b|word count\b)", re.I)
 
 
+@dataclass(slots=True)
+class PlanReading:
+    """A plan read from a reply, and the repairs its shape needed (empty: read as written)."""
+
+    sections: list[Section]
+    repairs: list[str]
+
+
 def parse_plan(reply: str) -> list[Section]:
+    """Read a plan out of a model's reply, whatever its shape (`read_plan` without the repairs)."""
+    return read_plan(reply).sections
+
+
+def read_plan(reply: str) -> PlanReading:
     """Read a plan out of a model's reply, whatever its shape.
 
     Accepts JSON (a list of objects or strings, or an object with a ``sections``/``plan`` list,
@@ -145,6 +175,11 @@ def parse_plan(reply: str) -> list[Section]:
     ``Word Count: 400``, ``(400 words)``, ``300-500 words`` (the midpoint) and similar; a section
     without one gets ``words=0`` for `normalize_plan` to fill.
 
+    Garbled shapes that are still readable are repaired, and each repair named in
+    `PlanReading.repairs`: one section's fields on separate numbered lines ("1. Title: ...",
+    "2. Main Point: ...", "3. Word Count: ...") are regrouped into sections; a title that is a
+    whole sentence is shortened, the sentence kept as the main point.
+
     Raises:
         MalformedOutput: no usable section could be read; the message says why (it is shown to
             the model when the plan is asked for again).
@@ -152,16 +187,55 @@ def parse_plan(reply: str) -> list[Section]:
     text = _FENCE.sub("\n", reply or "").strip()
     if not text:
         raise MalformedOutput("the reply was empty")
+    repairs: list[str] = []
     sections = _parse_json(text)
     if sections is None:
-        sections = _parse_lines(text)
+        sections = _parse_lines(text, repairs)
     sections = [s for s in sections if _usable(s)]
     if not sections:
         raise MalformedOutput(
             "no sections could be read from it; write one numbered line per section with its "
             "title, main point and word count"
         )
-    return _dedupe(sections)
+    long_titles = [s for s in sections if len(s.title.split()) > MAX_TITLE_WORDS or s.title.endswith("...")]
+    for s in long_titles:
+        if len(s.title.split()) > MAX_TITLE_WORDS:
+            s.point = s.point if s.title in s.point else f"{s.title} {s.point}".strip()
+            s.title = _title_from(s.title, 6)
+    if long_titles:
+        repairs.append(f"{len(long_titles)} title(s) were whole sentences; shortened")
+    return PlanReading(_dedupe(sections), repairs)
+
+
+MAX_TITLE_WORDS = 12  # a longer "title" is a sentence the parser took for one
+_FIELD_ITEM = re.compile(
+    r"^\s*(?:\*\*)?(title|heading|main\s*points?|points?|description|content|summary|word\s*count|"
+    r"words?|length)(?:\*\*)?\s*[:：]",
+    re.I,
+)
+
+
+def _regroup_fields(items: list[list[str]]) -> list[list[str]] | None:
+    """Numbered items that are one section's fields ("1. Title: A", "2. Main Point: B", "3.
+    Word Count: 80") regrouped into one item per section, or None when the items are sections.
+
+    A new section starts at a title, or at a field the current section already has.
+    """
+    labels = [_FIELD_ITEM.match(parts[0]) for parts in items]
+    if len(items) < 2 or not all(labels):
+        return None
+    kinds = [re.sub(r"\W+|s$", "", m[1].lower())[:4] for m in labels]  # titl / main / poin / word ...
+    if len(set(kinds)) < 2:
+        return None
+    groups: list[list[str]] = []
+    seen: set[str] = set()
+    for kind, parts in zip(kinds, items, strict=True):
+        if not groups or kind in ("titl", "head") or kind in seen:
+            groups.append([])
+            seen = set()
+        seen.add(kind)
+        groups[-1].extend(parts)
+    return [[" - ".join(g)] for g in groups]
 
 
 _PLAN_KEYS = ("sections", "plan", "paragraphs", "outline", "steps", "parts")
@@ -188,7 +262,7 @@ def _parse_json(text: str) -> list[Section] | None:
     return None
 
 
-def _parse_lines(text: str) -> list[Section]:
+def _parse_lines(text: str, repairs: list[str]) -> list[Section]:
     lines = text.splitlines()
     kinds = []
     for line in lines:
@@ -212,6 +286,9 @@ def _parse_lines(text: str) -> list[Section]:
             items.append([body])
         elif items and line.strip():
             items[-1].append(re.sub(r"^\s*[-*+•]\s+", "", line.strip()))
+    if (regrouped := _regroup_fields(items)) is not None:
+        repairs.append("each field of a section was on its own numbered line; regrouped into sections")
+        items = regrouped
     return [_section_from_text(parts[0], parts) for parts in items]
 
 
@@ -516,40 +593,124 @@ class Planner:
     ) -> PlanOutcome:
         """Plan `instruction`; `target_words` defaults to the length the instruction states.
 
-        When neither gives a length, the model's own budgets set it (or `WORDS_PER_SECTION`
-        times its section count, or 2,000 words for a derived plan).
+        When neither gives a length, the model is asked to choose one that suits the form and
+        its budgets set it (or `WORDS_PER_SECTION` times its section count, or 2,000 words for
+        a derived plan).
         """
         stated = target_words if target_words is not None else target_from_instruction(instruction)
         if stated is not None:
             check_target(stated)
         suggested = max(1, round((stated or 2000) / WORDS_PER_SECTION))
-        max_tokens = min(4096, 60 * suggested + 120)  # a plan line is 20-50 tokens
+        schema = plan_schema(suggested) if getattr(self.llm, "supports_json_schema", False) else None
+        # A plan line is 20-50 tokens; a JSON entry, with its keys, up to 70.
+        max_tokens = min(4096, 80 * suggested + 160 if schema else 60 * suggested + 120)
+        asks = {
+            "instruction": instruction,
+            "length": length_rule(stated, suggested, self.max_section_words),
+            "answer_format": JSON_FORMAT if schema else LINES_FORMAT,
+            "target_words": stated or "about 2000",  # for prompt overrides written before `length`
+        }
         problems: list[str] = []
-        messages = self.prompt.render(
-            instruction=instruction, target_words=stated or "about 2000", sections=suggested
-        )
+        messages = self.prompt.render(**asks, sections=suggested)
         for attempt in range(self.max_repairs + 1):
             reply = await self.llm.complete(
-                messages, role="planner", trace=trace, max_tokens=max_tokens, temperature=self.temperature
+                messages,
+                role="planner",
+                trace=trace,
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+                **({"json_schema": schema} if schema else {}),
             )
             try:
-                sections = parse_plan(reply.text)
+                reading = read_plan(reply.text)
+                sections = reading.sections
                 check_on_topic(sections, instruction)
+                check_shape(sections, stated, self.max_section_words)
                 target = stated or sum(s.words for s in sections) or WORDS_PER_SECTION * len(sections)
                 sections = normalize_plan(sections, target, max_section_words=self.max_section_words)
-                return PlanOutcome(sections, "model" if attempt == 0 else "repaired", target, problems)
+                problems += reading.repairs
+                clean = attempt == 0 and not reading.repairs
+                return PlanOutcome(sections, "model" if clean else "repaired", target, problems)
             except MalformedOutput as exc:
                 problems.append(str(exc))
                 messages = self.repair_prompt.render(
-                    instruction=instruction,
-                    target_words=stated or "about 2000",
-                    reply=reply.text.strip() or "(nothing)",
-                    problem=str(exc),
+                    **asks, reply=reply.text.strip() or "(nothing)", problem=str(exc)
                 )
         target = stated or 2000
         sections = derive_plan(instruction, target)
         record_event(trace, "planner", "fallback_plan", render_plan(sections), reason="; ".join(problems))
         return PlanOutcome(sections, "fallback", target, problems)
+
+
+LINES_FORMAT = """Answer with one section per line, in exactly this format, and nothing else:
+1. Title: ... - Main Point: ... - Word Count: ... words
+2. Title: ... - Main Point: ... - Word Count: ... words"""
+JSON_FORMAT = """Answer in JSON, in exactly this shape:
+{"sections": [{"title": "...", "main_point": "...", "words": 300}, ...]}"""
+
+
+def length_rule(stated: int | None, sections: int, max_section_words: int = MAX_SECTION_WORDS) -> str:
+    """The planning prompt's sentence on word counts, consistent with the length asked.
+
+    A stated length is the sum the counts must reach, with a per-section range that this sum
+    can meet (the paper's 200-1,000 words, lowered for a short piece); without one, the model
+    chooses a length that suits the form.
+    """
+    if stated is None:
+        return (
+            "The instruction states no length: choose the total that suits what it asks for "
+            f"(a short email is about 150 words, a long essay several thousand), with sections of "
+            f"at most {max_section_words} words."
+        )
+    low = min(MIN_SECTION_WORDS, max(20, stated // max(1, sections)))
+    return (
+        f"The word counts must add up to {stated} words in all, each section between {low} and "
+        f"{min(max_section_words, max(low, stated))} words."
+    )
+
+
+def plan_schema(sections: int) -> dict:
+    """The JSON Schema a constrained backend holds a plan to: about `sections` entries, each a
+    short title, a main point and a word count (bounds keep a small model from running on)."""
+    return {
+        "type": "object",
+        "properties": {
+            "sections": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max(4, 2 * sections),
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "title": {"type": "string", "minLength": 2, "maxLength": 80},
+                        "main_point": {"type": "string", "minLength": 10, "maxLength": 400},
+                        "words": {"type": "integer", "minimum": 10, "maximum": 5000},
+                    },
+                    "required": ["title", "main_point", "words"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["sections"],
+        "additionalProperties": False,
+    }
+
+
+def check_shape(
+    sections: list[Section], stated: int | None, max_section_words: int = MAX_SECTION_WORDS
+) -> None:
+    """Reject a plan whose structure cannot be what was asked: one section for a piece several
+    sections long (a small model's summary of the instruction, not a plan).
+
+    Raises:
+        MalformedOutput: naming how many sections the piece needs.
+    """
+    if stated and len(sections) == 1 and stated > 1.5 * max_section_words:
+        need = math.ceil(stated / max_section_words)
+        raise MalformedOutput(
+            f"it has one section for {stated} words; break the piece into at least {need} sections "
+            f"of at most {max_section_words} words"
+        )
 
 
 def record_event(trace: Trace | None, role: str, event: str, text: str, **meta: object) -> None:
@@ -598,11 +759,14 @@ __all__ = [
     "MAX_SECTION_WORDS",
     "MIN_SECTION_WORDS",
     "PlanOutcome",
+    "PlanReading",
     "Planner",
     "Section",
     "derive_plan",
     "normalize_plan",
     "parse_plan",
+    "plan_schema",
+    "read_plan",
     "read_plan_text",
     "record_event",
     "render_plan",

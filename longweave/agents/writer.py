@@ -18,9 +18,20 @@ controls length, because models (small ones especially) stop early or run on:
   times, then `SectionFailed` is raised. Such a reply is never kept as text (the original
   AgentWrite script saves "Max tries. Failed." as a paragraph).
 
-Sentences a small model repeats verbatim inside a section are dropped before counting, so
-looping output does not pass for length; backends that can (llama.cpp) are asked to stop a reply
-as soon as it repeats ``REPEAT_STOP_TOKENS`` tokens, so a loop does not cost its tokens either.
+Instruct models stop early, echo their prompt and repeat themselves, so a reply is cleaned
+before it is counted (`clean`): sentences already written (in this section or, given ``seen``,
+in earlier ones) are dropped, so looping output does not pass for length and no passage
+appears twice; so are sentences that copy our own prompt wording (any run of
+``ECHO_NGRAM`` words of the prompt templates' fixed text, "section 3 of 8", "about 900 more
+words"), plan lines and, in a section of a longer piece, headings (the pipeline adds its own).
+Backends that can (llama.cpp) are asked to stop a reply as soon as it repeats
+``REPEAT_STOP_TOKENS`` tokens, so a loop does not cost its tokens either.
+
+A continuation that adds little (under a quarter of what it was asked for, after cleaning)
+switches strategy: the next call asks for a new passage that follows on and adds something not
+yet said, instead of continuing in place (a small model asked to continue often restates its
+last paragraph, which cleaning then removes). Every call has its own seed, so a re-ask is
+never byte-identical to the call that just failed.
 
 Deliberately not here: which context the writer sees (the pipeline builds it, bounded or full)
 and where text is stored.
@@ -43,9 +54,28 @@ _FAILURE = re.compile(
     r"i can(?:'|no)t\b|i cannot\b|as an ai\b|i am unable|i'?m unable)",
     re.I,
 )
+CJK_TOKENS_PER_CHAR = 0.8  # Qwen2.5's tokenizer: 200 tokens for 270 characters of Chinese prose
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 REPEAT_STOP_TOKENS = 24  # backends that can (llama.cpp) stop a reply repeating this many tokens
 _SPECIAL_TOKEN = re.compile(r"<(?:start|end)_of_\w+>|</?(?:bos|eos|pad|unk|s)>")  # leaked control tokens
 _ECHO_LINE = re.compile(r"^\s*#{3}\s.*$", re.M)  # plain-prompt headings a base model echoes
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s[^\n]*$", re.M)
+_PLAN_LINE = re.compile(
+    r"^\s*(?:\d{1,3}[.)]\s+[^\n]{0,160}\(\d[\d,]*\s+words\)[^\n]*|"
+    r"\s*(?:[-*]\s*)?(?:\d{1,3}[.)]\s*)?(?:\*\*)?(?:title|main\s*point|word\s*count)(?:\*\*)?\s*[:：][^\n]*)$",
+    re.I | re.M,
+)
+_PROMPT_TALK = re.compile(
+    r"\b(?:section|part)\s+\d+\s+of\s+\d+\b|\b\d[\d,]*\s+more\s+words\b|\bword\s+(?:count|budget)\b|"
+    r"\bwriting\s+(?:instruction|plan)\b|\bwhat\s+is\s+(?:already\s+)?written\s+so\s+far\b",
+    re.I,
+)
+ECHO_NGRAM = 6  # a run of this many words of our prompts' fixed text in a reply is an echo
+CONTINUE_IN_PLACE = "Continue the section from exactly where it stops"
+NEW_PASSAGE = (
+    "Continue the section with a new passage that follows on from this ending and adds "
+    "something not yet said (a new scene, example, detail or argument)"
+)
 
 
 class SectionFailed(MalformedOutput):
@@ -57,8 +87,9 @@ class LengthPolicy:
     """How closely a section is held to its word budget.
 
     Attributes:
-        tokens_per_word: tokens one word costs, to size ``max_tokens`` (1.4 fits English with
-            most tokenizers; raise it for CJK-heavy text).
+        tokens_per_word: tokens one word costs, to size ``max_tokens`` (1.4 fits English and
+            German with most tokenizers). A section whose instruction is mostly CJK, where a
+            word is one character, uses `CJK_TOKENS_PER_CHAR` instead.
         token_margin: extra room on top, as a fraction (a call may then overshoot; it is cut).
         short: continue a section below this fraction of its budget.
         long: cut a section above this fraction of its budget, at a sentence end.
@@ -75,12 +106,13 @@ class LengthPolicy:
     max_retries: int = 2
     min_tokens: int = 64
 
-    def max_tokens(self, words: int) -> int:
-        return max(self.min_tokens, math.ceil(words * self.tokens_per_word * (1 + self.token_margin)) + 16)
+    def max_tokens(self, words: int, tokens_per_word: float | None = None) -> int:
+        per = tokens_per_word or self.tokens_per_word
+        return max(self.min_tokens, math.ceil(words * per * (1 + self.token_margin)) + 16)
 
-    def least_tokens(self, words: int) -> int:
+    def least_tokens(self, words: int, tokens_per_word: float | None = None) -> int:
         """Tokens a reply must have before it may end: about `short` of `words` words."""
-        return math.floor(words * self.tokens_per_word * self.short)
+        return math.floor(words * (tokens_per_word or self.tokens_per_word) * self.short)
 
 
 @dataclass(slots=True)
@@ -105,6 +137,10 @@ class Writer:
             end of the section written so far) and ``words`` (the words still wanted).
         policy: the `LengthPolicy`.
         temperature: sampling temperature.
+        tail_tokens: how much of the section so far the continuation prompt shows.
+
+    The continuation prompt also gets ``how``: `CONTINUE_IN_PLACE`, or `NEW_PASSAGE` after a
+    continuation that added little.
     """
 
     def __init__(
@@ -123,8 +159,18 @@ class Writer:
         self.policy = policy or LengthPolicy()
         self.temperature = temperature
         self.tail_tokens = tail_tokens
+        self.scaffold = prompt_ngrams(prompt, continue_prompt)
 
-    async def write(self, variables: dict, words: int, *, label: str, trace: Trace | None = None) -> Written:
+    async def write(
+        self,
+        variables: dict,
+        words: int,
+        *,
+        label: str,
+        trace: Trace | None = None,
+        seen: str = "",
+        headings: bool = False,
+    ) -> Written:
         """Write a section of about `words` words.
 
         Args:
@@ -132,6 +178,10 @@ class Writer:
                 ``words`` is set here.
             words: the budget.
             label: names the section in errors ("section 3 'The storm'").
+            seen: the text written before this section; its sentences are not written again.
+            headings: keep Markdown headings in the text (a whole piece written in one call
+                may have its own); a section of a longer piece gets its heading from the
+                pipeline, and any the model writes are dropped.
 
         Raises:
             SectionFailed: every attempt came back empty or error-like.
@@ -139,20 +189,24 @@ class Writer:
         """
         policy = self.policy
         text, calls, retries, continues, reasons, truncated = "", 0, 0, 0, [], False
+        how = CONTINUE_IN_PLACE
+        per_word = CJK_TOKENS_PER_CHAR if is_cjk(str(variables.get("instruction", ""))) else None
         while True:
             remaining = words - count_words(text)
             if text:
                 tail = text_tail(text, self.tail_tokens, self.llm)
-                messages = self.continue_prompt.render(**{**variables, "words": remaining, "so_far": tail})
+                messages = self.continue_prompt.render(
+                    **{**variables, "words": remaining, "so_far": tail, "how": how}
+                )
             else:
                 messages = self.prompt.render(**{**variables, "words": words})
-            max_tokens = self._fit(messages, policy.max_tokens(remaining), label)
+            max_tokens = self._fit(messages, policy.max_tokens(remaining, per_word), label)
             reply = await self.llm.complete(
                 messages,
                 role="writer",
                 trace=trace,
                 max_tokens=max_tokens,
-                min_tokens=min(policy.least_tokens(remaining), max_tokens - 1),
+                min_tokens=min(policy.least_tokens(remaining, per_word), max_tokens - 1),
                 temperature=self.temperature,
                 stop_on_repeat=REPEAT_STOP_TOKENS,  # a loop's text would be dropped by `clean` anyway
                 # A new seed each call: a continuation or retry often has the same prompt as the
@@ -160,8 +214,10 @@ class Writer:
                 seed=calls,
             )
             calls += 1
-            piece = clean(reply.text, seen=text)
+            piece = clean(reply.text, seen=f"{seen}\n\n{text}", scaffold=self.scaffold, headings=headings)
             reason = failure_reason(piece)
+            if reason and text:  # a continuation that added nothing: ask for a new passage next
+                how = NEW_PASSAGE
             if reason:
                 reasons.append(reason)
                 if retries >= policy.max_retries:
@@ -173,6 +229,7 @@ class Writer:
                     )
                 retries += 1
                 continue
+            how = NEW_PASSAGE if text and count_words(piece) < remaining / 4 else CONTINUE_IN_PLACE
             text = join(text, piece)
             truncated = reply.finish_reason in ("length", "repetition")
             if count_words(text) >= policy.short * words or continues >= policy.max_continues:
@@ -198,6 +255,12 @@ class Writer:
         return min(max_tokens, room)
 
 
+def is_cjk(text: str) -> bool:
+    """Whether most of the letters of `text` are CJK characters (each counts as a word)."""
+    letters = re.findall(r"[^\W\d_]", text)
+    return bool(letters) and len(_CJK.findall(text)) > 0.3 * len(letters)
+
+
 def failure_reason(text: str) -> str | None:
     """Why `text` cannot be kept as section text (empty, an error or a refusal), or None."""
     if not re.search(r"[^\W\d_]", text):
@@ -207,23 +270,52 @@ def failure_reason(text: str) -> str | None:
     return None
 
 
-def clean(text: str, *, seen: str = "") -> str:
-    """Strip echoed prompt headings and leading titles, drop sentences repeated verbatim."""
+def clean(
+    text: str, *, seen: str = "", scaffold: frozenset[tuple[str, ...]] = frozenset(), headings: bool = False
+) -> str:
+    """What of a reply can be kept as text.
+
+    Strips leaked control tokens and echoed prompt headings; drops plan lines
+    ("2. The storm (400 words)", "Word Count: 300"), sentences already in `seen` or earlier in
+    the reply, sentences that talk our prompts' language ("section 3 of 8", "900 more words"),
+    and sentences holding a run of `ECHO_NGRAM` words from `scaffold` (`prompt_ngrams`). Other
+    headings are dropped unless `headings` is set.
+    """
     text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
-    text = re.sub(r"^\s*#{1,6}\s[^\n]*\n", "", text).strip()  # the writer adds its own heading
-    known = {_norm(s) for s in _sentences(seen)}
+    text = _PLAN_LINE.sub("", text)
+    if not headings:  # the pipeline adds the section's heading
+        text = _HEADING_LINE.sub("", text)
+    known = {_norm(s) for para in re.split(r"\n\s*\n", _HEADING_LINE.sub("", seen)) for s in _sentences(para)}
     paragraphs = []
-    for para in re.split(r"\n\s*\n", text):
+    for para in re.split(r"\n\s*\n", text.strip()):
         kept = []
         for sentence in _sentences(para):
             key = _norm(sentence)
             if len(key.split()) >= 4 and key in known:
+                continue
+            if _PROMPT_TALK.search(sentence) or (scaffold and _echoes(key, scaffold)):
                 continue
             known.add(key)
             kept.append(sentence)
         if kept:
             paragraphs.append(" ".join(kept))
     return "\n\n".join(paragraphs)
+
+
+def prompt_ngrams(*prompts: PromptTemplate, n: int = ECHO_NGRAM) -> frozenset[tuple[str, ...]]:
+    """The `n`-word runs of the prompts' fixed text (placeholders removed), for `clean`."""
+    grams: set[tuple[str, ...]] = set()
+    for p in prompts:
+        for part in (p.system, p.user):
+            for chunk in re.split(r"\{\{[^}]*\}\}", part or ""):
+                words = _norm(chunk).split()
+                grams.update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return frozenset(grams)
+
+
+def _echoes(key: str, scaffold: frozenset[tuple[str, ...]], n: int = ECHO_NGRAM) -> bool:
+    words = key.split()
+    return any(tuple(words[i : i + n]) in scaffold for i in range(len(words) - n + 1))
 
 
 def join(text: str, piece: str) -> str:
@@ -285,6 +377,7 @@ __all__ = [
     "Writer",
     "Written",
     "clean",
+    "prompt_ngrams",
     "text_tail",
     "cut_at_sentence",
     "failure_reason",

@@ -59,7 +59,7 @@ def _plan(text: str) -> str:
 
 
 def _write(text: str, fabricate: bool) -> str:
-    m = re.search(r'(?:Now write|You are writing) section \d+ of \d+, "([^"]*)": (.*)', text)
+    m = re.search(r'(?:Now write section \d+ of \d+, |You are writing the section )"([^"]*)": (.*)', text)
     focus = content_stems(f"{m[1]} {m[2]}") if m else set()
     request = (
         text.split("Report request:", 1)[1].split("Report plan:", 1)[0] if "Report request:" in text else ""

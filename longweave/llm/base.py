@@ -58,6 +58,9 @@ class LLM:
     timeout: float | None = None
     # True where `generate` accepts OpenAI-style ``tools=`` and fills `Completion.tool_calls`.
     supports_tools: bool = False
+    # True where `generate` honours ``json_schema=`` (a JSON Schema dict): the reply is then a
+    # JSON document of that shape (llama.cpp grammar, vLLM structured outputs, OpenAI json_schema).
+    supports_json_schema: bool = False
 
     def __init__(
         self,
@@ -89,8 +92,9 @@ class LLM:
 
         Params a backend should honour where it can: ``max_tokens``, ``temperature``, ``stop``
         (a list of strings), ``seed``; ``min_tokens`` (no end of turn before that many tokens)
-        where the engine can, and ``tools`` (OpenAI-style, filling `Completion.tool_calls`)
-        where `supports_tools` is set. Ignore the rest. Raise `longweave.errors.BackendError`
+        where the engine can, ``tools`` (OpenAI-style, filling `Completion.tool_calls`)
+        where `supports_tools` is set, and ``json_schema`` (constrain the reply to JSON of that
+        schema) where `supports_json_schema` is set. Ignore the rest. Raise `longweave.errors.BackendError`
         subclasses for failures; mark retryable ones transient (they already are).
         """
         raise NotImplementedError(f"{type(self).__name__} must implement async generate()")

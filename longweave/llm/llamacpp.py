@@ -26,6 +26,9 @@ Per-call parameters beyond the common ones (other backends ignore them):
   (vLLM's parameter of the same name). Instruct models "answer and stop" well short of a long
   section; without it the writer needs continuation calls, each a new prompt to evaluate.
 
+Structured output: ``json_schema={...}`` turns the schema into a llama.cpp grammar (built once
+per schema), so the reply is JSON of that shape whatever the model (`supports_json_schema`).
+
 Install: ``pip install 'longweave[local]'``.
 """
 
@@ -240,6 +243,7 @@ class LlamaCpp(LLM):
         self.uses_chat_template = bool(template) and chat_template == "auto"
         self.supports_tools = self.uses_chat_template and "tools" in (template or "")
         self._lib = llama_cpp
+        self._grammars: dict[str, object] = {}
         self._formatter = self._chat_formatter(template) if self.uses_chat_template else None
         self._tokenizer = CallableTokenizer(
             self.model,
@@ -256,6 +260,20 @@ class LlamaCpp(LLM):
                 model=self.model,
             )
         return room if max_tokens is None else min(max_tokens, room)
+
+    supports_json_schema = True
+
+    def _grammar(self, schema: dict | None):
+        """The llama.cpp grammar for a JSON Schema (cached: building one parses the schema)."""
+        if schema is None:
+            return None
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            try:
+                self._grammars[key] = self._lib.LlamaGrammar.from_json_schema(key, verbose=False)
+            except Exception as exc:
+                raise ConfigError(f"llama.cpp cannot turn this JSON Schema into a grammar: {exc}") from exc
+        return self._grammars[key]
 
     def _chat_formatter(self, template: str):
         """The GGUF's chat template as llama-cpp-python renders it for its own chat handler."""
@@ -322,6 +340,7 @@ class LlamaCpp(LLM):
                 top_p=params.get("top_p", 0.95),
                 repeat_penalty=params.get("repeat_penalty", 1.1),
                 seed=params.get("seed", self.seed),
+                grammar=self._grammar(params.get("json_schema")),
             )
         except ContextWindowExceeded:
             raise

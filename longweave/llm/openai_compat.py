@@ -135,6 +135,7 @@ class OpenAICompatible(LLM):
     """
 
     supports_tools = True
+    supports_json_schema = True
 
     def __init__(
         self,
@@ -210,6 +211,11 @@ class OpenAICompatible(LLM):
         for name in ("temperature", "top_p", "stop", "seed", "response_format", "tools", "tool_choice"):
             if params.get(name) is not None:
                 req[name] = params[name]
+        if params.get("json_schema") is not None and "response_format" not in req:
+            req["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": params["json_schema"]},
+            }
         extra = {**self.extra_body, **(params.get("extra_body") or {})}
         if extra:
             req["extra_body"] = extra

@@ -50,7 +50,12 @@ class VLLMEngine(LLM):
         super().__init__(model=model, context_window=window)
         self.seed = seed
 
+    supports_json_schema = True
+
     def _sampling(self, params: dict):
+        extra = {}
+        if params.get("json_schema") is not None:
+            extra = self._structured(params["json_schema"])
         return self._vllm.SamplingParams(
             max_tokens=params.get("max_tokens") or 512,
             temperature=params.get("temperature", 0.7),
@@ -58,7 +63,17 @@ class VLLMEngine(LLM):
             stop=params.get("stop") or None,
             seed=params.get("seed", self.seed),
             min_tokens=params.get("min_tokens") or 0,
+            **extra,
         )
+
+    def _structured(self, schema: dict) -> dict:
+        """SamplingParams arguments constraining the reply to `schema`: ``structured_outputs``
+        (vLLM 0.11+; the older ``guided_decoding`` was removed in 0.12), else the older one."""
+        from vllm import sampling_params as sp
+
+        if hasattr(sp, "StructuredOutputsParams"):
+            return {"structured_outputs": sp.StructuredOutputsParams(json=schema)}
+        return {"guided_decoding": sp.GuidedDecodingParams(json=schema)}
 
     def _run(self, batch: Sequence[Messages], params: dict) -> list[Completion]:
         outputs = self._engine.chat(list(batch), self._sampling(params), use_tqdm=False)

@@ -19,13 +19,18 @@ from longweave.text import count_words
 
 
 class PlannedRun:
-    """Mixin for a run context with ``run_id``, ``store``, ``on_event``, ``plan``, ``plan_source``."""
+    """Mixin for a run context with ``run_id``, ``store``, ``on_event``, ``plan``, ``plan_source``.
+
+    A plan stored with ``"single": true`` is one piece written in one call: it is assembled
+    without a heading (an email has none).
+    """
 
     run_id: str
     store: TextStore
     on_event: Callable[[dict], None] | None
     plan: list[Section]
     plan_source: str
+    single: bool = False
 
     def emit(self, kind: str, **data: object) -> None:
         """Send a progress event to the caller's handler, if any."""
@@ -40,6 +45,7 @@ class PlannedRun:
                 raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
             self.plan = [Section(**s) for s in stored["sections"]]
             self.plan_source = stored["source"]
+            self.single = bool(stored.get("single"))
         return self.plan
 
     def section(self, i: int) -> str | None:
@@ -71,9 +77,11 @@ class PlannedRun:
         own = plan[i].words
         missed = sum(s.words for s in plan[:i]) - self.words_written(upto=i)
         adjusted = min(max(own + missed, own // 2), own + own // 2)
-        return max(1, adjusted - count_words(plan[i].title))
+        return max(1, adjusted - (0 if self.single else count_words(plan[i].title)))
 
     def assemble(self, upto: int | None = None) -> str:
         """The Markdown text of the sections written so far (before `upto`), each under its title."""
         plan, texts = self.load_plan(), self.written()[:upto]
+        if self.single:
+            return "\n\n".join(texts)
         return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))

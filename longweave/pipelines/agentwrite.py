@@ -5,7 +5,11 @@ Context LLMs", Section 3.1). Models stop at about 2,000 words however long their
 AgentWrite gets 10,000+ words from an off-the-shelf model by planning paragraphs with word
 budgets (200-1,000 words each, the paper's range) and writing them in order.
 
-Two departures from the published script, both measured in BENCHMARKS.md:
+Three departures from the published script, measured in BENCHMARKS.md:
+
+- A piece that fits one call (at most ``single_call_words``, default the paper's 1,000-word
+  section limit) is written in one call, in the form asked: no plan, no section headings (an
+  email has none). The plan source is then ``"single"``.
 
 - Bounded context (default): each step sees the instruction, the plan, a rolling summary of
   what is written and the end of the previous section verbatim, within a token budget, instead
@@ -21,12 +25,13 @@ moment resumes where it stopped when run again, with nothing written twice.
 
 Example:
     >>> from longweave import ScriptedLLM
-    >>> llm = ScriptedLLM(rules=[(r"Break down", "1. Start (200 words)\\n2. End (200 words)"),
-    ...                          (r"Write about (\\d+) words", lambda m, _: "word " * int(m[1])),
+    >>> llm = ScriptedLLM(rules=[(r"Break down", "1. Start (800 words)\\n2. End (800 words)"),
+    ...                          (r'"(\\w+)": .*Write about (\\d+) words',
+    ...                           lambda m, _: f"{m[1]} " * int(m[2])),
     ...                          (r"summary", "It went well.")])
-    >>> result = AgentWrite(llm).run("Write a 400-word note.")
+    >>> result = AgentWrite(llm).run("Write a 1600-word note.")
     >>> result.words, [s["title"] for s in result.plan]
-    (400, ['Start', 'End'])
+    (1600, ['Start', 'End'])
 
 Deliberately not here: parallel section writing (CogWriter does it) and quality review.
 """
@@ -50,6 +55,7 @@ from longweave.agents.planner import (
     Section,
     check_target,
     render_plan,
+    target_from_instruction,
     user_plan,
 )
 from longweave.agents.summarizer import Summarizer
@@ -81,7 +87,8 @@ class WriteResult(Result):
     Attributes:
         text: the piece, in Markdown (a ``##`` heading per section).
         plan: the sections as dicts (title, point, words).
-        plan_source: "model", "repaired", "fallback" or "user".
+        plan_source: "model", "repaired", "fallback", "user", or "single" (written in one call,
+            without a plan).
         target_words: the length asked for; ``words``: the length written.
         sections: each section's text, without its heading.
         run_id: the checkpoint's run id; ``resumed``: whether this call continued a stopped run.
@@ -145,9 +152,12 @@ class AgentWrite(Pipeline):
             re-ask only echoes the requested format (the embedded model: 1,320 tokens and 48 s
             for no plan, every time).
         max_section_words: sections above this are split (the paper's 1,000).
+        single_call_words: a piece of at most this many words (stated, or chosen by the
+            planner when the instruction states none) is written in one call, without section
+            headings; 0 always plans. Default: `max_section_words`.
         checkpoint: a SQLite file to checkpoint to and resume from; None keeps nothing.
         prompts: overrides for the agents "planner", "planner_repair", "writer",
-            "writer_continue", "summarizer".
+            "writer_continue", "writer_single", "summarizer".
     """
 
     def __init__(
@@ -163,6 +173,7 @@ class AgentWrite(Pipeline):
         temperature: float = 0.7,
         max_plan_repairs: int | None = None,
         max_section_words: int = MAX_SECTION_WORDS,
+        single_call_words: int | None = None,
         checkpoint: str | Path | None = None,
         prompts: dict[str, PromptOverride] | None = None,
     ) -> None:
@@ -194,6 +205,14 @@ class AgentWrite(Pipeline):
             policy=length,
             temperature=temperature,
         )
+        self.single_call_words = max_section_words if single_call_words is None else single_call_words
+        self.single_writer = Writer(
+            self.llm,
+            self.prompt("writer_single"),
+            self.prompt("writer_continue"),
+            policy=length,
+            temperature=temperature,
+        )
         self.summarizer = Summarizer(
             self.llm, self.prompt("summarizer"), max_tokens=summary_tokens, use_model=summarize == "model"
         )
@@ -221,12 +240,13 @@ class AgentWrite(Pipeline):
             if run.user_plan is not None:
                 outcome = PlanOutcome(run.user_plan, "user", sum(s.words for s in run.user_plan), [])
             else:
-                outcome = await self.planner.plan(run.instruction, run.target_words, trace=run.trace)
+                outcome = await self._outline(run.instruction, run.target_words, run.trace)
             record = {
                 "source": outcome.source,
                 "target_words": outcome.target_words,
                 "sections": [s.to_dict() for s in outcome.sections],
                 "problems": outcome.problems,
+                "single": outcome.source == "single",
             }
             run.store.put(run.run_id, "plan", json.dumps(record, ensure_ascii=False))
         plan = run.load_plan()
@@ -242,19 +262,25 @@ class AgentWrite(Pipeline):
             budget = run.budget(i)
             run.emit("section_start", index=i, title=section.title, words=budget)
             started, calls_before = time.monotonic(), len(run.trace)
-            written = await self.writer.write(
-                self._variables(run, i),
-                budget,
-                label=f"section {i + 1} of {len(plan)} ({section.title!r})",
-                trace=run.trace,
-            )
+            if run.single:
+                written = await self.single_writer.write(
+                    self._variables(run, i), budget, label="the piece", trace=run.trace, headings=True
+                )
+            else:
+                written = await self.writer.write(
+                    self._variables(run, i),
+                    budget,
+                    label=f"section {i + 1} of {len(plan)} ({section.title!r})",
+                    trace=run.trace,
+                    seen=run.assemble(upto=i),
+                )
             run.store.put(run.run_id, f"section/{i}", written.text)
             calls = run.trace.records[calls_before:]
             run.emit(
                 "section_done",
                 index=i,
                 title=section.title,
-                words=count_words(f"## {section.title}\n\n{written.text}"),  # as the total counts
+                words=run.words_written(upto=i + 1) - run.words_written(upto=i),  # as the total counts
                 budget=budget,
                 calls=written.calls,
                 completion_tokens=sum(r.completion_tokens for r in calls),
@@ -285,6 +311,8 @@ class AgentWrite(Pipeline):
             "title": section.title,
             "point": section.point,
         }
+        if run.single:
+            return {**base, "title": "the piece", "point": "all of it, as the instruction asks"}
         if self.context == "full":
             previous = run.assemble(upto=i)
             written = f"Already written text:\n\n{previous}" if previous else "Nothing is written yet."
@@ -329,7 +357,19 @@ class AgentWrite(Pipeline):
     async def aplan(self, instruction: str, target_words: int | None = None) -> PlanOutcome:
         """Only the plan (what ``agentwrite --dry-run`` shows); nothing is written or stored."""
         instruction = _check_instruction(instruction)
-        return await self.planner.plan(instruction, target_words)
+        return await self._outline(instruction, target_words)
+
+    async def _outline(
+        self, instruction: str, target_words: int | None, trace: Trace | None = None
+    ) -> PlanOutcome:
+        """The plan, or one "single" section for a piece that fits one call."""
+        stated = target_words if target_words is not None else target_from_instruction(instruction)
+        if stated is None or stated > self.single_call_words:
+            outcome = await self.planner.plan(instruction, target_words, trace=trace)
+            if stated is not None or outcome.target_words > self.single_call_words:
+                return outcome
+            stated = outcome.target_words  # the planner chose a length that fits one call
+        return PlanOutcome([Section("The piece", instruction, stated)], "single", stated, [])
 
     async def arun(
         self,

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -6,8 +7,10 @@ from longweave.agents.planner import (
     Planner,
     Section,
     derive_plan,
+    length_rule,
     normalize_plan,
     parse_plan,
+    plan_schema,
     read_plan_text,
     target_from_instruction,
     user_plan,
@@ -165,3 +168,93 @@ async def test_an_on_topic_plan_passes_the_topic_check():
     llm = ScriptedLLM(default="1. Early lighthouse keepers (500 words)\n2. Baltic storms (500 words)")
     out = await _planner(llm).plan("Write a 1000-word history of Baltic lighthouses.")
     assert out.source == "model" and [s.title for s in out.sections][0] == "Early lighthouse keepers"
+
+
+# -- instruct models: garbled shapes, lengths, structured output -----------------------------
+
+
+def _planner(llm, **kw):
+    return Planner(llm, load_prompt("planner"), load_prompt("planner_repair"), **kw)
+
+
+async def test_fields_on_separate_lines_are_regrouped_and_recorded_as_repaired():
+    reply = (  # Qwen2.5-0.5B's answer to "a 100-word thank-you email", three lines for one section
+        "1. Title: Thank You Email to Bank Teller on Investment Products\n"
+        "2. Main Point: This email thanks the teller for explaining the bank's products\n"
+        "3. Word Count: 66 words\n"
+        "4. Title: Closing\n5. Main Point: Ask to meet again next month\n6. Word Count: 40 words"
+    )
+    outcome = await _planner(ScriptedLLM(default=reply)).plan("Write a 1500-word email to my bank teller.")
+    assert outcome.source == "repaired" and any("own numbered line" in p for p in outcome.problems)
+    assert [s.title for s in outcome.sections][:1] == [
+        "Thank You Email to Bank Teller on Investment Products"
+    ]
+    assert "thanks the teller" in outcome.sections[0].point and len(outcome.sections) >= 2
+
+
+async def test_a_sentence_for_a_title_is_shortened_and_not_a_clean_model_plan():
+    long = "The keeper climbs the stairs every evening and lights the lamp while the storm builds outside"
+    reply = (
+        f"1. Title: {long} - Word Count: 700 words\n"
+        "2. Title: Ending - Main Point: the ship is saved (800 words)"
+    )
+    outcome = await _planner(ScriptedLLM(default=reply)).plan("Write a 1500-word story about a keeper.")
+    assert outcome.source == "repaired" and len(outcome.sections[0].title.split()) <= 8
+    assert long in outcome.sections[0].point
+
+
+async def test_one_section_for_a_long_piece_is_asked_again_then_falls_back():
+    llm = ScriptedLLM(default="1. Title: The whole story - Main Point: a keeper - Word Count: 5000 words")
+    outcome = await _planner(llm).plan("Write a 5000-word story about a lighthouse keeper.")
+    assert len(llm.calls) == 2 and "one section for 5000 words" in llm.prompts[1]
+    assert outcome.source == "fallback" and len(outcome.sections) >= 5
+
+
+@pytest.mark.parametrize("target", [100, 250, 1500, 4000, 10000])
+def test_the_planning_prompt_never_contradicts_the_length(target):
+    llm = ScriptedLLM(default="x")
+    prompt = _planner(llm).prompt.render(
+        instruction="Write.", sections=max(1, round(target / 500)), answer_format="",
+        length=length_rule(target, max(1, round(target / 500))),
+    )[-1]["content"]  # fmt: skip
+    assert f"add up to {target} words" in prompt
+    low, high = map(int, re.search(r"between (\d+) and (\d+) words", prompt).groups())
+    assert low <= high <= target and low * max(1, round(target / 500)) <= target
+
+
+async def test_a_backend_with_structured_output_gets_the_plan_schema_and_json_format():
+    seen = []
+
+    class Constrained(ScriptedLLM):
+        supports_json_schema = True
+
+        async def generate(self, messages, **params):
+            seen.append(params.get("json_schema"))
+            return await super().generate(messages, **params)
+
+    sections = [{"title": f"Part {i}", "main_point": f"fox part {i}", "words": 500} for i in range(4)]
+    llm = Constrained(default=json.dumps({"sections": sections}))
+    outcome = await _planner(llm).plan("Write a 2000-word story about a fox.")
+    assert seen == [plan_schema(4)] and "Answer in JSON" in llm.prompts[0]
+    assert outcome.source == "model" and [s.words for s in outcome.sections] == [500] * 4
+    plain = ScriptedLLM(default=plan_text())
+    await _planner(plain).plan("Write a 2000-word story about a fox.")
+    assert "Title: ... - Main Point:" in plain.prompts[0] and "JSON" not in plain.prompts[0]
+
+
+def plan_text() -> str:
+    return "\n".join(
+        f"{i}. Title: Part {i} - Main Point: the fox {i} - Word Count: 500 words" for i in range(4)
+    )
+
+
+@pytest.mark.parametrize(
+    "instruction, target",
+    [
+        ("Write a 3-page cover letter.", 1500),
+        ("写一篇4000字的文章，介绍长江。", 4000),
+        ("Write two pages.", None),
+    ],
+)
+def test_pages_and_characters_are_lengths(instruction, target):
+    assert target_from_instruction(instruction) == target

@@ -1,7 +1,10 @@
+import re
+
 import pytest
 
 from longweave.agents.summarizer import Summarizer
 from longweave.agents.writer import (
+    CJK_TOKENS_PER_CHAR,
     LengthPolicy,
     SectionFailed,
     Writer,
@@ -113,3 +116,64 @@ async def test_summarizer_is_bounded_and_falls_back_to_extractive():
     assert llm.count_tokens(out) <= 50 and "Paragraph 59 opens here." in out
     good = Summarizer(ScriptedLLM(default="A fox ran."), load_prompt("summarizer"))
     assert await good.update("", "T", "The fox ran far.") == "A fox ran."
+
+
+# -- instruct models: stop early, repeat themselves, echo the prompt ---------------------------
+
+
+async def test_a_model_that_restates_instead_of_continuing_is_asked_for_a_new_passage():
+    """Same prompt, same reply (the model ignores the seed): when continuing in place only gets
+    the last sentences back, the next call asks differently, and the section reaches its budget."""
+    opening = "The keeper climbed the stairs at dusk. The lamp was cold and the glass was dark."
+
+    def reply(messages):
+        p = messages[-1]["content"]
+        if "ends with:" not in p:
+            return opening
+        if "new passage" in p:
+            k = p.count("Gulls") + len(re.findall(r"\d+", p))
+            return " ".join(
+                f"Gulls circled the rock for the {k}th time and number {i} cried out." for i in range(8)
+            )
+        return opening  # "continuing" by restating what is there, which cleaning removes
+
+    llm = ScriptedLLM(reply)
+    out = await _writer(llm).write(VARS, 60, label="s")
+    assert out.words >= 0.85 * 60
+    assert all(
+        a != b for a, b in zip(llm.prompts, llm.prompts[1:], strict=False)
+    )  # no re-ask repeats the last prompt
+    assert out.text.count("The keeper climbed the stairs at dusk.") == 1
+
+
+def test_our_own_prompt_wording_plan_lines_and_headings_never_reach_the_text():
+    writer = _writer(ScriptedLLM(default="x"))
+    reply = (
+        "## The storm\nThe wind rose over the bay. This section continues from where it stops, with "
+        "about 968 more words.\n2. The rescue (400 words): the boat comes back\nWord Count: 300\n\n"
+        "Now I will write section 3 of 8 as asked. Output only the prose of this section: no title. "
+        "The boat came home at dawn."
+    )
+    assert (
+        clean(reply, scaffold=writer.scaffold) == "The wind rose over the bay.\n\nThe boat came home at dawn."
+    )
+    assert clean("# Dear Ana\nThanks for the tour.", headings=True).startswith("# Dear Ana")
+
+
+def test_sentences_of_earlier_sections_are_not_written_again():
+    earlier = "## One\n\nThe harbor was quiet in the morning. Boats rocked at their moorings."
+    again = "The harbor was quiet in the morning. Boats rocked at their moorings. A bell rang twice."
+    assert clean(again, seen=earlier) == "A bell rang twice."
+
+
+async def test_a_chinese_instruction_sizes_tokens_per_character():
+    seen = []
+
+    class Recorder(ScriptedLLM):
+        async def generate(self, messages, **params):
+            seen.append(params["min_tokens"])
+            return await super().generate(messages, **params)
+
+    llm = Recorder(default="西湖" * 500)
+    await _writer(llm).write({**VARS, "instruction": "写一篇800字的短文，介绍西湖。"}, 800, label="s")
+    assert seen[0] == LengthPolicy().least_tokens(800, CJK_TOKENS_PER_CHAR) < LengthPolicy().least_tokens(800)

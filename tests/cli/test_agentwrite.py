@@ -134,34 +134,34 @@ def run_scripted(tmp_path, *args, stdin=None):
 def test_a_run_writes_the_output_and_plain_progress_and_resumes(tmp_path):
     out, cp = tmp_path / "piece.md", tmp_path / "run.db"
     res = run_scripted(
-        tmp_path, "Write a 1000-word essay on harbors.", "-o", str(out), "--checkpoint", str(cp)
+        tmp_path, "Write a 2000-word essay on harbors.", "-o", str(out), "--checkpoint", str(cp)
     )
     assert res.returncode == 0, res.stderr
     text = out.read_text()
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
         f"## Topic{i}" for i in range(1, 5)
     ]
-    assert "plan (model): 4 sections, 1000 words" in res.stderr
+    assert "plan (model): 4 sections, 2000 words" in res.stderr
     assert res.stderr.count("section ") >= 8 and "tokens/s" in res.stderr
     assert "words: " in res.stderr and "S_l" in res.stderr and "calls:" in res.stderr
     assert res.stdout == ""  # the text went to the file
 
     again = run_scripted(
-        tmp_path, "Write a 1000-word essay on harbors.", "-o", str(out), "--checkpoint", str(cp)
+        tmp_path, "Write a 2000-word essay on harbors.", "-o", str(out), "--checkpoint", str(cp)
     )
     assert again.returncode == 0 and "resumed: yes" in again.stderr and out.read_text() == text
 
-    other = run_scripted(tmp_path, "Write a 1000-word essay on ferries.", "--checkpoint", str(cp))
+    other = run_scripted(tmp_path, "Write a 2000-word essay on ferries.", "--checkpoint", str(cp))
     one_line_error(other, "different instruction", "another checkpoint path")
 
 
 @pytest.mark.slow
 def test_instruction_from_stdin_and_file_text_to_stdout(tmp_path):
-    res = run_scripted(tmp_path, "-", stdin="Write a 1000-word essay on tides.\n")
+    res = run_scripted(tmp_path, "-", stdin="Write a 2000-word essay on tides.\n")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("## Topic1\n\nTopic1 says 0 ")
     brief = tmp_path / "brief.txt"
-    brief.write_text("Write a 1000-word essay on tides.")
+    brief.write_text("Write a 2000-word essay on tides.")
     res = run_scripted(tmp_path, f"@{brief}", "--dry-run")
     assert res.returncode == 0 and [s["title"] for s in json.loads(res.stdout)] == [
         f"Topic{i}" for i in range(1, 5)

@@ -25,8 +25,11 @@ def tag_of(title: str) -> str:
     return re.sub(r"\W", "", title)
 
 
-def exact_llm(plan_reply: str | None = None, *, ratio: float = 1.0, **kwargs) -> ScriptedLLM:
-    """A model that writes `ratio` times the words each prompt asks for, tagged by section."""
+def exact_llm(
+    plan_reply: str | None = None, *, ratio: float = 1.0, first: list | None = None, **kwargs
+) -> ScriptedLLM:
+    """A model that writes `ratio` times the words each prompt asks for, tagged by section;
+    the rules in `first` are tried before its own."""
 
     def write(m, messages):
         asked = int(m["words"])
@@ -38,9 +41,11 @@ def exact_llm(plan_reply: str | None = None, *, ratio: float = 1.0, **kwargs) ->
         return words_for(tag_of(m["title"]), max(1, round(asked * ratio)), start)
 
     rules = [
+        *(first or []),
         (r"Break down|could not be used", plan_reply or "I cannot plan."),
         (
-            r'You are writing section \d+ of \d+, "(?P<title>[^"]+)".*ends with:\n(?P<sofar>.*)\n\n'
+            r'You are writing (?:section \d+ of \d+, |the section )"(?P<title>[^"]+)".*'
+            r"ends with:\n(?P<sofar>.*)\n\n"
             r"Continue the section.*about (?P<words>\d+) more words",
             cont,
         ),

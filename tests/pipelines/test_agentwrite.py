@@ -11,7 +11,7 @@ from longweave.eval import length_score
 from longweave.llm import ScriptedLLM
 from longweave.pipelines.agentwrite import AgentWrite
 from longweave.text import count_words
-from tests.pipelines.scripted_writers import exact_llm, plan_lines, tag_of
+from tests.pipelines.scripted_writers import exact_llm, plan_lines, tag_of, words_for
 
 
 def section_tags(result):
@@ -55,7 +55,7 @@ def test_bounded_context_keeps_the_last_prompt_close_to_the_first():
 
 def test_the_writer_sees_the_summary_and_the_end_of_the_previous_section():
     llm = exact_llm(plan_lines(3, 300))
-    AgentWrite(llm).run("Write a 900-word piece on lanterns.")
+    AgentWrite(llm, single_call_words=0).run("Write a 900-word piece on lanterns.")
     writer_prompts = [p for p in llm.prompts if "Now write section" in p]
     assert "So far: Topic1." in writer_prompts[1] and "Topic1 says" in writer_prompts[1]
     assert "So far: Topic2." in writer_prompts[2] and "Topic2 says" in writer_prompts[2]
@@ -110,14 +110,14 @@ def test_a_section_that_keeps_failing_stops_the_run_and_is_never_saved(tmp_path)
         SectionFailed,
         match=r"section 2 of 3 \('Topic2'\).*error or refusal.*run the same command again to resume",
     ):
-        AgentWrite(bad, checkpoint=cp).run("Write 900 words on tea.")
+        AgentWrite(bad, checkpoint=cp, single_call_words=0).run("Write 900 words on tea.")
     stored = [
         r[0] for r in sqlite3.connect(cp).execute("SELECT text FROM lw_texts WHERE key LIKE 'section/%'")
     ]
     assert len(stored) == 1 and not any("Max tries" in t for t in stored)
 
     fixed = exact_llm(plan_lines(3, 300))
-    result = AgentWrite(fixed, checkpoint=cp).run("Write 900 words on tea.")
+    result = AgentWrite(fixed, checkpoint=cp, single_call_words=0).run("Write 900 words on tea.")
     assert result.resumed and "Max tries" not in result.text
     assert section_tags(result) == [{"Topic1"}, {"Topic2"}, {"Topic3"}]
     assert not any("Break down" in p for p in fixed.prompts)  # the plan was kept
@@ -128,7 +128,7 @@ def test_an_empty_reply_is_retried_then_fails():
     llm = exact_llm(plan_lines(2, 300))
     llm._rules.insert(0, (re.compile("Now write section"), ""))
     with pytest.raises(SectionFailed, match="came back empty"):
-        AgentWrite(llm, length=LengthPolicy(max_retries=1)).run("Write 600 words.")
+        AgentWrite(llm, length=LengthPolicy(max_retries=1), single_call_words=0).run("Write 600 words.")
 
 
 def test_a_user_plan_skips_planning():
@@ -150,19 +150,23 @@ def test_when_the_model_cannot_plan_a_derived_plan_is_used_and_traced():
 
 def test_finished_runs_are_returned_from_the_checkpoint_and_other_instructions_refused(tmp_path):
     cp = tmp_path / "run.db"
-    first = AgentWrite(exact_llm(plan_lines(2, 300)), checkpoint=cp).run("Write 600 words on moss.")
+    first = AgentWrite(exact_llm(plan_lines(2, 300)), checkpoint=cp, single_call_words=0).run(
+        "Write 600 words on moss."
+    )
     again_llm = exact_llm(plan_lines(2, 300))
-    again = AgentWrite(again_llm, checkpoint=cp).run("Write 600 words on moss.")
+    again = AgentWrite(again_llm, checkpoint=cp, single_call_words=0).run("Write 600 words on moss.")
     assert again.resumed and again.text == first.text and again_llm.calls == []
     with pytest.raises(InputError, match="different instruction.*another checkpoint path"):
-        AgentWrite(exact_llm(), checkpoint=cp).run("Write 600 words on ferns.")
+        AgentWrite(exact_llm(), checkpoint=cp, single_call_words=0).run("Write 600 words on ferns.")
 
 
 def test_checkpoints_do_not_grow_with_the_text(tmp_path):
     sizes = {}
     for words in (1000, 8000):
         cp = tmp_path / f"{words}.db"
-        AgentWrite(exact_llm(plan_lines(8, words // 8)), checkpoint=cp).run(f"Write {words} words.")
+        AgentWrite(exact_llm(plan_lines(8, words // 8)), checkpoint=cp, single_call_words=0).run(
+            f"Write {words} words."
+        )
         blobs = sqlite3.connect(cp).execute("SELECT max(length(checkpoint)) FROM checkpoints").fetchone()
         sizes[words] = blobs[0]
     assert sizes[8000] < 1.2 * sizes[1000] and sizes[8000] < 4000
@@ -197,10 +201,10 @@ def test_graph_shape():
 def test_base_models_get_the_extractive_summary_and_others_the_model_one():
     base = exact_llm(plan_lines(3, 300))
     base.uses_chat_template = False  # as the llama.cpp / transformers backends say of a base model
-    result = AgentWrite(base).run("Write 900 words.")
+    result = AgentWrite(base, single_call_words=0).run("Write 900 words.")
     assert "summarizer" not in result.usage.by_role
     assert "Topic1: Topic1 says 0" in [p for p in base.prompts if "Now write section 2" in p][0]
-    chat = AgentWrite(exact_llm(plan_lines(3, 300))).run("Write 900 words.")
+    chat = AgentWrite(exact_llm(plan_lines(3, 300)), single_call_words=0).run("Write 900 words.")
     assert chat.usage.by_role["summarizer"].calls == 2
 
 
@@ -209,10 +213,50 @@ def test_a_base_model_is_not_asked_again_for_a_plan_it_could_not_write(chat_temp
     # a base model's re-ask only echoes the requested format (the embedded model: 48 s, no plan)
     llm = exact_llm(None)  # every planning reply is "I cannot plan."
     llm.uses_chat_template = chat_template
-    result = AgentWrite(llm).run("Write a 1000-word piece on lanterns.")
+    result = AgentWrite(llm, single_call_words=0).run("Write a 1000-word piece on lanterns.")
     assert result.plan_source == "fallback" and result.usage.by_role["planner"].calls == planner_calls
     assert length_score(1000, result.words) >= 90
     explicit = exact_llm(None)
     explicit.uses_chat_template = chat_template
-    again = AgentWrite(explicit, max_plan_repairs=2).run("Write a 1000-word piece on lanterns.")
+    again = AgentWrite(explicit, max_plan_repairs=2, single_call_words=0).run(
+        "Write a 1000-word piece on lanterns."
+    )
     assert again.usage.by_role["planner"].calls == 3
+
+
+# -- instruct models -------------------------------------------------------------------------
+
+
+def test_a_piece_that_fits_one_call_is_written_in_one_call_without_headings():
+    email = "Dear Ms. Ortiz,\n\n" + words_for("Thanks", 140) + "\n\nBest regards,\nSam"
+    llm = ScriptedLLM(
+        rules=[(r"Write about \d+ words, in the language of the instruction and in the form", email)]
+    )
+    result = AgentWrite(llm).run("Write a 150-word thank-you email to my bank teller.")
+    assert len(llm.calls) == 1 and result.plan_source == "single"
+    assert result.text == email.strip() and "#" not in result.text and result.words >= 140
+
+
+def test_without_a_stated_length_a_short_plan_becomes_one_call():
+    llm = exact_llm(
+        "1. Title: Thanks - Main Point: thank the teller - Word Count: 120 words",
+        first=[(r"in the form it asks for", lambda m, _: words_for("Note", 118))],
+    )
+    result = AgentWrite(llm).run("Write a thank-you email to my bank teller.")
+    assert result.plan_source == "single" and result.target_words == 120 and "##" not in result.text
+    assert "states no length" in llm.prompts[0]
+
+
+def test_a_model_that_rewrites_the_previous_section_first_gets_it_dropped():
+    """An instruct model often restates what came before; no passage appears twice."""
+
+    def write(m, messages):
+        number, words = int(m["n"]), int(m["words"])
+        before = words_for(f"Topic{number - 1}", 16) + " " if number > 1 else ""
+        return before + words_for(f"Topic{number}", words)
+
+    rule = r"Now write section (?P<n>\d+) of \d+.*Write about (?P<words>\d+) words"
+    llm = exact_llm(plan_lines(3, 500), first=[(rule, write)])
+    result = AgentWrite(llm).run("Write a 1500-word essay on harbors.")
+    sentences = re.findall(r"[^.]+\.", result.text)
+    assert len(sentences) == len(set(sentences)) and 0.9 * 1500 <= result.words <= 1.1 * 1500

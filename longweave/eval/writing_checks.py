@@ -1,0 +1,71 @@
+"""Checks a long-writing benchmark runs on every output: prompt echoes, repeats, language.
+
+Instruct models echo their instructions and repeat themselves; a length score counts those
+words as if they were prose. These checks find them by script, not by eye, so a benchmark can
+report "no prompt text echoed and no repeated section" as a measured fact:
+
+- `prompt_echoes`: sentences of the text that hold a run of ``ECHO_NGRAM`` words of the
+  packaged writing prompts' fixed text, talk the prompts' language ("section 3 of 8", "about
+  900 more words") or are plan lines;
+- `repeated_passages`: sentences of 8+ words that occur twice, and headings that occur twice;
+- `language_share`: the share of the text in the expected script or language (CJK characters
+  for Chinese and Japanese; for languages written in Latin script, the share of common
+  function words of that language among those of it and of English).
+
+Deliberately not here: quality judgements (they need a judge model).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from longweave.agents.writer import _PLAN_LINE, _PROMPT_TALK, _echoes, _norm, _sentences, prompt_ngrams
+from longweave.prompts import load_prompt
+
+WRITING_PROMPTS = ("planner", "writer", "writer_continue", "writer_single", "summarizer")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_FUNCTION_WORDS = {
+    "en": "the and of to a in is that it was for on with as he she his her they at by".split(),
+    "de": "der die das und ist nicht ein eine zu den mit von sich des auf für im dem".split(),
+    "es": "el la los las de que y en un una es por con para del se su al lo".split(),
+    "fr": "le la les de des et est un une que dans pour qui sur pas du au avec il".split(),
+}
+
+
+def prompt_echoes(text: str, prompts: tuple[str, ...] = WRITING_PROMPTS) -> list[str]:
+    """The sentences and lines of `text` that copy the packaged `prompts`' wording."""
+    scaffold = prompt_ngrams(*(load_prompt(p) for p in prompts))
+    found = [m[0].strip() for m in _PLAN_LINE.finditer(text)]
+    for para in re.split(r"\n\s*\n", text):
+        for sentence in _sentences(para):
+            if _PROMPT_TALK.search(sentence) or _echoes(_norm(sentence), scaffold):
+                found.append(sentence)
+    return found
+
+
+def repeated_passages(text: str, min_words: int = 8) -> list[str]:
+    """Sentences of at least `min_words` words, and Markdown headings, that occur twice or more."""
+    headings = Counter(h.strip() for h in re.findall(r"^\s{0,3}#{1,6}\s+(.+)$", text, re.M))
+    body = re.sub(r"^\s{0,3}#{1,6}\s.*$", "", text, flags=re.M)
+    keys = Counter(
+        _norm(s)
+        for para in re.split(r"\n\s*\n", body)
+        for s in _sentences(para)
+        if len(_norm(s).split()) >= min_words
+    )
+    return [f"# {h}" for h, n in headings.items() if n > 1] + [k for k, n in keys.items() if n > 1]
+
+
+def language_share(text: str, lang: str) -> float:
+    """How much of `text` is in `lang` ("zh", "ja", "en", "de", "es", "fr"), from 0 to 1."""
+    if lang in ("zh", "ja", "ko"):
+        letters = re.findall(r"[^\W\d_]", text)
+        return len(_CJK.findall(text)) / max(1, len(letters))
+    words = Counter(w.lower() for w in re.findall(r"[^\W\d_]+", text))
+    own = sum(words[w] for w in _FUNCTION_WORDS[lang])
+    english = sum(words[w] for w in _FUNCTION_WORDS["en"]) if lang != "en" else 0
+    return own / max(1, own + english)
+
+
+__all__ = ["language_share", "prompt_echoes", "repeated_passages"]
