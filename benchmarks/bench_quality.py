@@ -12,8 +12,9 @@ all, from 100 to 10,000 words, three of them not in English. Each runs through:
 - ``agentwrite``: `AgentWrite` with its defaults (bounded context);
 - ``single``: the same model called once with the instruction (the baseline LongBench-Write's
   S_l figures are quoted against: GPT-4o alone 65.3, LongWriter-9B-DPO 82.6);
-- ``full``: `AgentWrite(context="full")`, the published loop that shows every step all the
-  text so far (where the piece outgrows the model's window it fails, and is reported so).
+- ``full``: `AgentWrite(context="full", single_call_words=0)`, the published loop: it always
+  plans, and shows every step all the text so far (where the piece outgrows the model's
+  window it fails, and is reported so).
 
 Per prompt and method: words, S_l (LongBench-Write's length score; none where no length is
 stated), calls, prompt and completion tokens, seconds, plan source, and three script checks
@@ -104,7 +105,9 @@ def _checks(text: str, lang: str) -> dict:
 
 
 def run_agentwrite(llm, instruction: str, lang: str, context: str) -> dict:
-    result = AgentWrite(llm, context=context).run(instruction)  # the length is read from it, as the CLI does
+    # The published loop always plans; the length is read from the instruction, as the CLI does.
+    single = {"single_call_words": 0} if context == "full" else {}
+    result = AgentWrite(llm, context=context, **single).run(instruction)
     u = result.usage.total
     return {
         "words": result.words,
