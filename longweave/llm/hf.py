@@ -65,6 +65,7 @@ class HuggingFace(LLM):
         super().__init__(model=str(model_or_path), context_window=window, **kwargs)
         self._torch, self._tok, self._model, self.device, self.seed = torch, tok, model, device, seed
         self.uses_chat_template = bool(getattr(tok, "chat_template", None)) and chat_template == "auto"
+        self.runs_on_cpu = str(getattr(model, "device", device)).startswith("cpu")
         self._tokenizer = hf_tokenizer(tok)
         self._thread = ModelThread(f"transformers-{self.model}")
 

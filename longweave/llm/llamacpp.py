@@ -262,6 +262,7 @@ class LlamaCpp(LLM):
         return room if max_tokens is None else min(max_tokens, room)
 
     supports_json_schema = True
+    runs_on_cpu = True
 
     def _grammar(self, schema: dict | None):
         """The llama.cpp grammar for a JSON Schema (cached: building one parses the schema)."""

@@ -144,7 +144,9 @@ class AgentWrite(Pipeline):
         summarize: "model" (the model folds each section into the summary), "extractive"
             (first sentences, no model calls) or "auto" (default: "extractive" for a base model
             prompted without a chat template, which cannot follow a summary instruction and
-            only spends its token budget; "model" otherwise).
+            only spends its token budget, and for a model run on this machine's CPU
+            (`LLM.runs_on_cpu`), where each summary call costs about as much prompt
+            evaluation as the section it summarises; "model" otherwise).
         length: the `LengthPolicy` (defaults: 1.4 tokens/word, continue under 85%, cut over 115%).
         temperature: sampling temperature for writing (planning uses 0.5).
         max_plan_repairs: re-asks for an unreadable plan before a derived plan is used; None
@@ -157,7 +159,7 @@ class AgentWrite(Pipeline):
             headings; 0 always plans. Default: `max_section_words`.
         checkpoint: a SQLite file to checkpoint to and resume from; None keeps nothing.
         prompts: overrides for the agents "planner", "planner_repair", "writer",
-            "writer_continue", "writer_single", "summarizer".
+            "writer_continue", "writer_single", "writer_single_continue", "summarizer".
     """
 
     def __init__(
@@ -184,7 +186,7 @@ class AgentWrite(Pipeline):
             raise ConfigError(f"summarize must be 'auto', 'model' or 'extractive', not {summarize!r}.")
         chat_model = getattr(self.llm, "uses_chat_template", True)
         if summarize == "auto":
-            summarize = "model" if chat_model else "extractive"
+            summarize = "model" if chat_model and not self.llm.runs_on_cpu else "extractive"
         if max_plan_repairs is None:
             max_plan_repairs = 1 if chat_model else 0
         self.context = context
@@ -209,7 +211,7 @@ class AgentWrite(Pipeline):
         self.single_writer = Writer(
             self.llm,
             self.prompt("writer_single"),
-            self.prompt("writer_continue"),
+            self.prompt("writer_single_continue"),
             policy=length,
             temperature=temperature,
         )
@@ -312,7 +314,7 @@ class AgentWrite(Pipeline):
             "point": section.point,
         }
         if run.single:
-            return {**base, "title": "the piece", "point": "all of it, as the instruction asks"}
+            return base
         if self.context == "full":
             previous = run.assemble(upto=i)
             written = f"Already written text:\n\n{previous}" if previous else "Nothing is written yet."

@@ -260,3 +260,19 @@ def test_a_model_that_rewrites_the_previous_section_first_gets_it_dropped():
     result = AgentWrite(llm).run("Write a 1500-word essay on harbors.")
     sentences = re.findall(r"[^.]+\.", result.text)
     assert len(sentences) == len(set(sentences)) and 0.9 * 1500 <= result.words <= 1.1 * 1500
+
+
+def test_a_continuation_repeats_the_section_prompt_as_a_prefix_for_the_engine_cache():
+    llm = exact_llm(plan_lines(3, 500), ratio=0.5)
+    AgentWrite(llm).run("Write a 1500-word essay on harbors.")
+    writer = [c for c in llm.calls if "Writing plan:" in c[-1]["content"]]
+    first, cont = writer[0], next(c for c in writer if "ends with:" in c[-1]["content"])
+    shared = first[-1]["content"].split("Now write section")[0]
+    assert cont[0] == first[0] and cont[-1]["content"].startswith(shared) and len(shared) > 200
+
+
+def test_a_model_on_this_cpu_gets_extractive_summaries():
+    cpu = exact_llm(plan_lines(3, 500))
+    cpu.runs_on_cpu = True
+    AgentWrite(cpu).run("Write a 1500-word essay on harbors.")
+    assert not any("updated summary" in p for p in cpu.prompts)
