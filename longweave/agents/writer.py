@@ -70,6 +70,8 @@ _PROMPT_TALK = re.compile(
     r"\bwriting\s+(?:instruction|plan)\b|\bwhat\s+is\s+(?:already\s+)?written\s+so\s+far\b",
     re.I,
 )
+# A passage list copied from a prompt: "[file.txt, ¶2] text" entries and their tags.
+_COPIED_ENTRY = re.compile(r"^\s*(?:\[[^\]\n]{1,160}\]\s+\S[^\n]*|</?passages>\s*)$", re.M)
 ECHO_NGRAM = 6  # a run of this many words of our prompts' fixed text in a reply is an echo
 CONTINUE_IN_PLACE = "Continue the section from exactly where it stops"
 NEW_PASSAGE = (
@@ -275,14 +277,15 @@ def clean(
 ) -> str:
     """What of a reply can be kept as text.
 
-    Strips leaked control tokens and echoed prompt headings; drops plan lines
+    Strips leaked control tokens and echoed prompt headings; drops copied passage lists
+    ("[notes.txt, ¶2] ..." entries, as Report's prompts show them), plan lines
     ("2. The storm (400 words)", "Word Count: 300"), sentences already in `seen` or earlier in
     the reply, sentences that talk our prompts' language ("section 3 of 8", "900 more words"),
     and sentences holding a run of `ECHO_NGRAM` words from `scaffold` (`prompt_ngrams`). Other
     headings are dropped unless `headings` is set.
     """
     text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
-    text = _PLAN_LINE.sub("", text)
+    text = _COPIED_ENTRY.sub("", _PLAN_LINE.sub("", text))
     if not headings:  # the pipeline adds the section's heading
         text = _HEADING_LINE.sub("", text)
     known = {_norm(s) for para in re.split(r"\n\s*\n", _HEADING_LINE.sub("", seen)) for s in _sentences(para)}

@@ -23,7 +23,7 @@ from typing import Annotated
 import typer
 
 from longweave._sync import run_sync
-from longweave.cli._common import console, run_app
+from longweave.cli._common import console, fail, run_app
 from longweave.cli.agentwrite import _Display, _print_plan, deliver, read_instruction
 from longweave.errors import InputError
 
@@ -126,6 +126,18 @@ def report(
         console.print(line, highlight=False, markup=False)
     else:
         print(line, file=sys.stderr, flush=True)
+    uncited = result.uncited_sections
+    if not held:
+        kept = f" in {output}" if output else ""
+        raise fail(
+            "no citation held: the report states nothing its sources were shown to support "
+            f"(the text is kept{kept}); try a stronger model (--model) or more passages per "
+            "section (--top-k)",
+            code=1,
+        )
+    if uncited:
+        titles = ", ".join(repr(result.plan[i]["title"]) for i in uncited[:3])
+        print(f"warning: {len(uncited)} section(s) hold no valid citation: {titles}", file=sys.stderr)
 
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

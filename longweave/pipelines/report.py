@@ -133,6 +133,13 @@ class ReportResult(Result):
         """The citations that hold (those in the text)."""
         return [c for c in self.citations if c.verified]
 
+    @property
+    def uncited_sections(self) -> list[int]:
+        """The sections (0-based) left without a citation that holds: they state nothing the
+        corpus was shown to support. A report where this is every section is not a success."""
+        held = {c.section for c in self.verified}
+        return [i for i in range(len(self.plan)) if i not in held]
+
 
 @dataclass
 class _Run(PlannedRun):

@@ -15,10 +15,26 @@ SITE = """
 import longweave.llm.registry as registry
 from longweave.eval.rule_reporter import rule_reporter
 
+from longweave.llm.scripted import ScriptedLLM, prompt_text
+
+def ghost(messages):  # copies its passage list, then cites a file that does not exist
+    text = prompt_text(messages)
+    if "Break down the following report request" in text or "could not be used" in text:
+        return "1. Title: The sites - Main Point: what the sites are - Word Count: 300 words"
+    if "does not hold" in text:
+        return "DROP"
+    if "Does the passage state" in text:
+        return "no"
+    return ("Source passages for this section, each after its citation:\\n<passages>\\n"
+            "[sites/site_001.txt, ¶1] Survey of a site.\\n</passages>\\n"
+            "The ledger lists 7,341 shipments [archive/ghost.txt, ¶3].")
+
 _load = registry.load_llm
 def load_llm(spec, **options):
     if spec == "rule-reporter":
         return rule_reporter(fabricate=True)
+    if spec == "ghost-reporter":
+        return ScriptedLLM(ghost)
     return _load(spec, **options)
 registry.load_llm = load_llm
 import longweave.llm
@@ -101,3 +117,15 @@ def test_dry_run_prints_the_plan_and_the_instruction_can_come_from_stdin(tmp_pat
     )
     assert res.returncode == 0, res.stderr
     assert '"title"' in res.stdout and "sections" in res.stderr and "## " not in res.stdout
+
+
+@pytest.mark.slow
+def test_a_report_whose_every_citation_failed_is_not_a_success(tmp_path, corpus_dir):
+    out = tmp_path / "report.md"
+    res = run(
+        tmp_path, str(corpus_dir), "Write a 300-word survey.", "-o", str(out), "--model", "ghost-reporter"
+    )
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("error: no citation held")
+    text = out.read_text()  # kept, and free of the copied passage list
+    assert "Source passages" not in text and "[sites/site_001.txt, ¶1]" not in text and "ghost" not in text
