@@ -100,7 +100,8 @@ TOOL_TASKS = [
 
 
 def role_check(llm) -> dict:
-    """Answers right of 6, plans of 2 taken from the model, tool calls right of 3, and seconds."""
+    """Answers right of 6, plans of 2 taken from the model (as given or repaired), tool calls right
+    of 3, and seconds."""
     import json as _json
 
     from longweave import AgentWrite
@@ -119,7 +120,7 @@ def role_check(llm) -> dict:
     plans = 0
     for instruction in PLANS:
         outcome = asyncio.run(AgentWrite(llm).aplan(instruction))
-        plans += outcome.source == "model"
+        plans += outcome.source in ("model", "repaired")  # the model's own plan, not the fallback
     tools, write = 0, [t for t in TOOL_SPECS if t["function"]["name"] == "write_file"]
     supports = getattr(llm, "supports_tools", False)
     for task, path in TOOL_TASKS if supports else []:

@@ -683,7 +683,7 @@ def plan_schema(sections: int) -> dict:
                     "type": "object",
                     "properties": {
                         "title": {"type": "string", "minLength": 2, "maxLength": 80},
-                        "main_point": {"type": "string", "minLength": 10, "maxLength": 400},
+                        "main_point": {"type": "string", "minLength": 10, "maxLength": 250},
                         "words": {"type": "integer", "minimum": 10, "maximum": 5000},
                     },
                     "required": ["title", "main_point", "words"],

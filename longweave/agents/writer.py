@@ -57,6 +57,7 @@ _FAILURE = re.compile(
 CJK_TOKENS_PER_CHAR = 0.8  # Qwen2.5's tokenizer: 200 tokens for 270 characters of Chinese prose
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 REPEAT_STOP_TOKENS = 24  # backends that can (llama.cpp) stop a reply repeating this many tokens
+REPEAT_CONTEXT_TOKENS = 3000  # ... of itself, or of the end of what is already written
 _SPECIAL_TOKEN = re.compile(r"<(?:start|end)_of_\w+>|</?(?:bos|eos|pad|unk|s)>")  # leaked control tokens
 _ECHO_LINE = re.compile(r"^\s*#{3}\s.*$", re.M)  # plain-prompt headings a base model echoes
 _HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s[^\n]*$", re.M)
@@ -71,7 +72,7 @@ _PROMPT_TALK = re.compile(
     re.I,
 )
 # A passage list copied from a prompt: "[file.txt, ¶2] text" entries and their tags.
-_COPIED_ENTRY = re.compile(r"^\s*(?:\[[^\]\n]{1,160}\]\s+\S[^\n]*|</?passages>\s*)$", re.M)
+_COPIED_ENTRY = re.compile(r"^[ \t]*(?:\[[^\]\n]{1,160}\][ \t]+\S[^\n]*|</?passages>[ \t]*)$", re.M)
 ECHO_NGRAM = 6  # a run of this many words of our prompts' fixed text in a reply is an echo
 CONTINUE_IN_PLACE = "Continue the section from exactly where it stops"
 NEW_PASSAGE = (
@@ -210,7 +211,9 @@ class Writer:
                 max_tokens=max_tokens,
                 min_tokens=min(policy.least_tokens(remaining, per_word), max_tokens - 1),
                 temperature=self.temperature,
-                stop_on_repeat=REPEAT_STOP_TOKENS,  # a loop's text would be dropped by `clean` anyway
+                # A loop, or a restatement of what is written, would be dropped by `clean` anyway.
+                stop_on_repeat=REPEAT_STOP_TOKENS,
+                repeat_of=text_tail(f"{seen}\n\n{text}", REPEAT_CONTEXT_TOKENS, self.llm),
                 # A new seed each call: a continuation or retry often has the same prompt as the
                 # call before, and with the same seed a local model gives the same reply back.
                 seed=calls,
@@ -288,6 +291,7 @@ def clean(
     text = _COPIED_ENTRY.sub("", _PLAN_LINE.sub("", text))
     if not headings:  # the pipeline adds the section's heading
         text = _HEADING_LINE.sub("", text)
+    text = "\n".join(_once(text.splitlines(), {line.strip() for line in seen.splitlines() if line.strip()}))
     known = {_norm(s) for para in re.split(r"\n\s*\n", _HEADING_LINE.sub("", seen)) for s in _sentences(para)}
     paragraphs = []
     for para in re.split(r"\n\s*\n", text.strip()):
@@ -303,6 +307,19 @@ def clean(
         if kept:
             paragraphs.append(" ".join(kept))
     return "\n\n".join(paragraphs)
+
+
+def _once(lines: list[str], seen: set[str]) -> list[str]:
+    """The lines, without a non-empty line that is already in `seen` or came before (a
+    sign-off or placeholder a small model repeats, "[Your Name]", is one line, not a sentence)."""
+    out = []
+    for line in lines:
+        key = line.strip()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return out
 
 
 def prompt_ngrams(*prompts: PromptTemplate, n: int = ECHO_NGRAM) -> frozenset[tuple[str, ...]]:

@@ -19,9 +19,10 @@ AMX) are chosen per machine by `longweave.llm.llamacpp_cpu.choose_extra_buffers`
 Per-call parameters beyond the common ones (other backends ignore them):
 
 - ``stop_on_repeat=N`` ends generation as soon as the last N generated tokens repeat a span
-  generated earlier in the same reply (finish_reason ``"repetition"``). Small models fall into
-  loops; a caller that discards repeated text anyway (AgentWrite's writer) saves the tokens the
-  loop would have cost.
+  generated earlier in the same reply, or a span of ``repeat_of`` (a text the reply must not
+  copy, such as what is already written) (finish_reason ``"repetition"``). Small models fall
+  into loops and restate what they are asked to continue; a caller that discards repeated
+  text anyway (AgentWrite's writer) saves the tokens the loop would have cost.
 - ``min_tokens=N`` keeps end-of-turn tokens from being sampled before N tokens are generated
   (vLLM's parameter of the same name). Instruct models "answer and stop" well short of a long
   section; without it the writer needs continuation calls, each a new prompt to evaluate.
@@ -164,10 +165,13 @@ class _NoEndBefore:
 
 
 class _RepeatStop:
-    """llama.cpp stopping criterion: true once the newest `n` tokens repeat an earlier span."""
+    """llama.cpp stopping criterion: true once the newest `n` tokens repeat an earlier span of
+    the reply, or any span of `known` (token ids of text the reply must not copy)."""
 
-    def __init__(self, prompt_tokens: int, n: int) -> None:
-        self.start, self.n, self.seen, self.fired, self.length = prompt_tokens, n, set(), False, -1
+    def __init__(self, prompt_tokens: int, n: int, known: list[int] | None = None) -> None:
+        self.start, self.n, self.fired, self.length = prompt_tokens, n, False, -1
+        known = known or []
+        self.seen = {tuple(known[i : i + n]) for i in range(len(known) - n + 1)}
 
     def __call__(self, input_ids, logits) -> bool:
         generated = input_ids[self.start :]
@@ -321,7 +325,11 @@ class LlamaCpp(LLM):
         tools = params.get("tools")
         prompt = self.render(messages, tools)
         n_prompt = len(prompt)
-        repeat = _RepeatStop(n_prompt, params["stop_on_repeat"]) if params.get("stop_on_repeat") else None
+        repeat = None
+        if params.get("stop_on_repeat"):
+            known = params.get("repeat_of")
+            ids = self._llama.tokenize(known.encode("utf-8"), add_bos=False) if known else None
+            repeat = _RepeatStop(n_prompt, params["stop_on_repeat"], ids)
         processors = None
         if params.get("min_tokens"):
             processors = self._lib.LogitsProcessorList(

@@ -21,8 +21,9 @@ from longweave.text import count_words
 class PlannedRun:
     """Mixin for a run context with ``run_id``, ``store``, ``on_event``, ``plan``, ``plan_source``.
 
-    A plan stored with ``"single": true`` is one piece written in one call: it is assembled
-    without a heading (an email has none).
+    A plan stored with ``"single": true`` is one piece written in one call; one stored with
+    ``"headings": false`` is a short piece planned as paragraphs. Both are assembled without
+    section headings (an email or a toast has none).
     """
 
     run_id: str
@@ -31,6 +32,7 @@ class PlannedRun:
     plan: list[Section]
     plan_source: str
     single: bool = False
+    headings: bool = True
 
     def emit(self, kind: str, **data: object) -> None:
         """Send a progress event to the caller's handler, if any."""
@@ -46,6 +48,7 @@ class PlannedRun:
             self.plan = [Section(**s) for s in stored["sections"]]
             self.plan_source = stored["source"]
             self.single = bool(stored.get("single"))
+            self.headings = bool(stored.get("headings", True)) and not self.single
         return self.plan
 
     def section(self, i: int) -> str | None:
@@ -77,11 +80,11 @@ class PlannedRun:
         own = plan[i].words
         missed = sum(s.words for s in plan[:i]) - self.words_written(upto=i)
         adjusted = min(max(own + missed, own // 2), own + own // 2)
-        return max(1, adjusted - (0 if self.single else count_words(plan[i].title)))
+        return max(1, adjusted - (count_words(plan[i].title) if self.headings else 0))
 
     def assemble(self, upto: int | None = None) -> str:
         """The Markdown text of the sections written so far (before `upto`), each under its title."""
         plan, texts = self.load_plan(), self.written()[:upto]
-        if self.single:
+        if not self.headings:
             return "\n\n".join(texts)
         return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))

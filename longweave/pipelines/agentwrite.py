@@ -7,9 +7,13 @@ budgets (200-1,000 words each, the paper's range) and writing them in order.
 
 Three departures from the published script, measured in BENCHMARKS.md:
 
-- A piece that fits one call (at most ``single_call_words``, default the paper's 1,000-word
-  section limit) is written in one call, in the form asked: no plan, no section headings (an
-  email has none). The plan source is then ``"single"``.
+- A piece that fits one reply (at most ``single_call_words``, default 300: about what a small
+  instruct model writes unforced; Qwen2.5-0.5B's single replies ran 108-262 words) is written
+  in one call, in the form asked, with no plan (plan source ``"single"``). A piece of at most
+  ``max_section_words`` (the paper's 1,000) is planned as paragraphs and assembled without
+  section headings; an email, a letter or a toast has none. Forcing a small model past the
+  end of a piece it has finished (min_tokens) only makes it pad: a 600-word toast written in
+  one call looped on "[Your Wedding Date]" after its sign-off.
 
 - Bounded context (default): each step sees the instruction, the plan, a rolling summary of
   what is written and the end of the previous section verbatim, within a token budget, instead
@@ -68,6 +72,7 @@ from longweave.pipelines.checkpoint import TextStore, open_checkpoint
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
+SINGLE_CALL_WORDS = 300
 Event = dict
 EventHandler = Callable[[Event], None]
 
@@ -155,8 +160,9 @@ class AgentWrite(Pipeline):
             for no plan, every time).
         max_section_words: sections above this are split (the paper's 1,000).
         single_call_words: a piece of at most this many words (stated, or chosen by the
-            planner when the instruction states none) is written in one call, without section
-            headings; 0 always plans. Default: `max_section_words`.
+            planner when the instruction states none) is written in one call, without a plan;
+            0 always plans. Default `SINGLE_CALL_WORDS` (300). Pieces up to
+            `max_section_words` get no section headings.
         checkpoint: a SQLite file to checkpoint to and resume from; None keeps nothing.
         prompts: overrides for the agents "planner", "planner_repair", "writer",
             "writer_continue", "writer_single", "writer_single_continue", "summarizer".
@@ -207,7 +213,8 @@ class AgentWrite(Pipeline):
             policy=length,
             temperature=temperature,
         )
-        self.single_call_words = max_section_words if single_call_words is None else single_call_words
+        self.single_call_words = SINGLE_CALL_WORDS if single_call_words is None else single_call_words
+        self.max_section_words = max_section_words
         self.single_writer = Writer(
             self.llm,
             self.prompt("writer_single"),
@@ -249,6 +256,7 @@ class AgentWrite(Pipeline):
                 "sections": [s.to_dict() for s in outcome.sections],
                 "problems": outcome.problems,
                 "single": outcome.source == "single",
+                "headings": outcome.target_words > self.max_section_words,
             }
             run.store.put(run.run_id, "plan", json.dumps(record, ensure_ascii=False))
         plan = run.load_plan()

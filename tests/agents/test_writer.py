@@ -177,3 +177,9 @@ async def test_a_chinese_instruction_sizes_tokens_per_character():
     llm = Recorder(default="西湖" * 500)
     await _writer(llm).write({**VARS, "instruction": "写一篇800字的短文，介绍西湖。"}, 800, label="s")
     assert seen[0] == LengthPolicy().least_tokens(800, CJK_TOKENS_PER_CHAR) < LengthPolicy().least_tokens(800)
+
+
+def test_a_line_already_written_is_not_written_again():
+    seen = "Thank you for everything.\n\nSincerely,\n[Your Name]"
+    again = "Sincerely,\n[Your Name]\n[Your Wedding Date]\n[Your Wedding Date]\nWe will visit in May."
+    assert clean(again, seen=seen) == "[Your Wedding Date]\nWe will visit in May."

@@ -23,3 +23,14 @@ def test_a_normal_reply_never_fires_even_when_asked_twice_at_the_end():
         assert not stop(ids, None)
     assert not stop(ids, None)  # llama-cpp-python's final check after the loop
     assert not stop.fired
+
+
+def test_fires_as_soon_as_the_reply_copies_a_span_of_a_known_text():
+    """A small model asked to continue often restates what it was shown: stop it at once."""
+    stop = _RepeatStop(prompt_tokens=0, n=3, known=[7, 8, 9, 10, 11])
+    ids = []
+    for t in [1, 2, 8, 9, 10, 12]:
+        ids.append(t)
+        if stop(ids, None):
+            break
+    assert stop.fired and len(ids) == 5

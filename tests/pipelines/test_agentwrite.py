@@ -276,3 +276,13 @@ def test_a_model_on_this_cpu_gets_extractive_summaries():
     cpu.runs_on_cpu = True
     AgentWrite(cpu).run("Write a 1500-word essay on harbors.")
     assert not any("updated summary" in p for p in cpu.prompts)
+
+
+def test_a_piece_of_at_most_a_thousand_words_is_planned_as_paragraphs_without_headings():
+    result = AgentWrite(exact_llm(plan_lines(2, 300, "a wedding toast"))).run(
+        "Write a 600-word wedding toast."
+    )
+    assert result.plan_source == "model" and len(result.plan) == 2
+    assert "#" not in result.text and 0.9 * 600 <= result.words <= 1.1 * 600
+    longer = AgentWrite(exact_llm(plan_lines(3, 500))).run("Write a 1500-word essay on harbors.")
+    assert longer.text.startswith("## Topic1")
