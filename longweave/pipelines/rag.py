@@ -270,6 +270,8 @@ class RAG(Pipeline):
         top_k: passages retrieved per question.
         embedder: "minilm" (default), "hash", "openai:MODEL[@URL]" or an `Embedder`.
         chunk_tokens: passage size when indexing.
+        index_cache: keep passage vectors on disk so a corpus is embedded once: True (the
+            default folder, see `longweave.memory.index_cache`), a folder, an `IndexCache`, or False.
         reorder: put the strongest passages at both ends ([d1, d3, d5, ..., d4, d2]).
         answer_tokens: the answer's output limit.
         temperature: 0 (greedy).
@@ -290,6 +292,7 @@ class RAG(Pipeline):
         top_k: int = 5,
         embedder: str | Embedder = "minilm",
         chunk_tokens: int = 256,
+        index_cache: IndexCacheOption = True,
         reorder: bool = True,
         answer_tokens: int = 256,
         temperature: float = 0.0,
@@ -299,6 +302,7 @@ class RAG(Pipeline):
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {top_k}).")
         self.top_k, self.chunk_tokens, self.reorder = top_k, chunk_tokens, reorder
+        self.index_cache = open_index_cache(index_cache)
         self.answer_tokens, self.temperature = answer_tokens, temperature
         self._embedder_spec = embedder
         self._embedder: Embedder | None = None
@@ -311,9 +315,13 @@ class RAG(Pipeline):
         return self._embedder
 
     def index(self, document: str | Document | Corpus, *, on_progress: Progress | None = None) -> RAGIndex:
-        """Build a reusable index of `document` with this pipeline's embedder and passage size."""
+        """Build a reusable index of `document` with this pipeline's embedder, passage size and cache."""
         return RAGIndex.build(
-            document, embedder=self.embedder, chunk_tokens=self.chunk_tokens, on_progress=on_progress
+            document,
+            embedder=self.embedder,
+            chunk_tokens=self.chunk_tokens,
+            on_progress=on_progress,
+            index_cache=self.index_cache if self.index_cache is not None else False,
         )
 
     @property
