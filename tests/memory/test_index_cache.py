@@ -1,16 +1,22 @@
 """The passage index cache: a corpus is embedded once; a changed file alone is embedded again."""
 
+import doctest
 import sqlite3
 import threading
 
 import numpy as np
 import pytest
 
+import longweave.memory.index_cache as index_cache_module
 from longweave.memory.embedders import HashingEmbedder, OpenAIEmbedder
 from longweave.memory.index_cache import FILE_NAME, CachedFile, IndexCache, embedder_key
 from longweave.pipelines import RAGIndex
 from longweave.text.documents import Corpus, Document
 from tests.memory.counting_embedder import CountingEmbedder
+
+
+def test_docstring_example_runs():
+    assert doctest.testmod(index_cache_module).failed == 0
 
 
 def _text(topic: str, n: int) -> str:
