@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The passage index cache (on by default) goes to a folder of this run, never the user's cache;
+# subprocesses (CLI tests, notebooks) inherit it.
+os.environ["LONGWEAVE_INDEX_CACHE"] = tempfile.mkdtemp(prefix="longweave-index-")
+atexit.register(shutil.rmtree, os.environ["LONGWEAVE_INDEX_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
-"""`longweave ask FILE... QUESTION` and `longweave summarize FILE...`.
+"""`longweave ask PATH... QUESTION` and `longweave summarize PATH...`.
 
-The answer goes to stdout; progress, evidence and the usage table go to stderr, so
-``longweave ask ... > answer.txt`` keeps only the answer. On a terminal, a rich progress bar
-advances per chunk; otherwise (pipes, CI logs) plain log lines are written instead. A single
-plain-text file larger than `_STREAM_BYTES` is streamed through Chain of Agents, never held
-whole in memory.
+Paths are files or folders; folders are walked as `longweave report` walks them (hidden files
+skipped, files that are not text skipped and named). The answer goes to stdout; progress,
+evidence and the usage table go to stderr, so ``longweave ask ... > answer.txt`` keeps only the
+answer. On a terminal, a rich progress bar advances per chunk; otherwise (pipes, CI logs) plain
+log lines are written instead. A single plain-text file larger than `_STREAM_BYTES` is streamed
+through Chain of Agents, never held whole in memory. With ``--method rag|rtr`` passage vectors
+come from the persistent index cache (``longweave.memory.index_cache``), so a second question
+on the same files embeds nothing; ``--no-index-cache`` turns it off.
 
-Deliberately not here: interactive chat over a document, and caching indexes between runs
-(build a `RAGIndex` in Python and save it for that).
+Deliberately not here: interactive chat over a document (``longweave chat``).
 """
 
 from __future__ import annotations
@@ -66,9 +68,12 @@ class _Reporter:
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if not self.enabled:
             return
-        label = {"worker": "reading chunks", "index": "embedding passages", "manager": "answering"}.get(
-            stage, stage
-        )
+        label = {
+            "worker": "reading chunks",
+            "index": "embedding passages",
+            "cached": "passages from the index cache",
+            "manager": "answering",
+        }.get(stage, stage)
         if self._progress is not None:
             if stage not in self._tasks:
                 self._tasks[stage] = self._progress.add_task(label, total=total)
@@ -90,35 +95,43 @@ def _usage_table(result) -> Table:
     return table
 
 
-def _load(files: list[Path], method: str, reporter: _Reporter):
-    from longweave.text.documents import load_corpus, open_text
+def _load(paths: list[Path], method: str, reporter: _Reporter):
+    from longweave.pipelines._corpus import read_corpus
+    from longweave.text.documents import open_text
 
-    if not files:
-        raise fail("no files given; pass at least one file to read.")
-    if method == "coa" and len(files) == 1 and files[0].suffix.lower() in _TEXT_SUFFIXES:
+    if not paths:
+        raise fail("no files given; pass at least one file or folder to read.")
+    if method == "coa" and len(paths) == 1 and paths[0].suffix.lower() in _TEXT_SUFFIXES:
         try:
-            size = files[0].stat().st_size
+            size = paths[0].stat().st_size if paths[0].is_file() else 0
         except OSError:
             size = 0
         if size > _STREAM_BYTES:
-            reporter.log(f"streaming {files[0]} ({size / 1e6:.0f} MB)")
-            return open_text(files[0])
-    corpus = load_corpus(files)
+            reporter.log(f"streaming {paths[0]} ({size / 1e6:.0f} MB)")
+            return open_text(paths[0])
+    loaded = read_corpus(paths)
+    corpus = loaded.corpus
     reporter.log(f"loaded {len(corpus.sources)} file(s), {len(corpus.text):,} characters")
+    if loaded.skipped:
+        shown = ", ".join(p for p, _ in loaded.skipped[:3]) + (", ..." if len(loaded.skipped) > 3 else "")
+        reporter.log(f"skipped {len(loaded.skipped)} file(s) that are not text: {shown}")
     return corpus
 
 
-def _pipeline(method: str, llm, *, embedder: str, top_k: int | None, chunk_tokens: int | None):
+def _pipeline(
+    method: str, llm, *, embedder: str, top_k: int | None, chunk_tokens: int | None, index_cache: bool
+):
     from longweave.pipelines import RAG, ChainOfAgents, FullContext, RetrieveThenReason
 
     if method == "coa":
         return ChainOfAgents(llm, chunk_tokens=chunk_tokens)
     if method in ("rag", "rtr") and embedder == "minilm":
         _quiet_transformers()
+    retrieval = {"embedder": embedder, "chunk_tokens": chunk_tokens or 256, "index_cache": index_cache}
     if method == "rag":
-        return RAG(llm, embedder=embedder, top_k=top_k or 5, chunk_tokens=chunk_tokens or 256)
+        return RAG(llm, top_k=top_k or 5, **retrieval)
     if method == "rtr":
-        return RetrieveThenReason(llm, embedder=embedder, top_k=top_k or 8, chunk_tokens=chunk_tokens or 256)
+        return RetrieveThenReason(llm, top_k=top_k or 8, **retrieval)
     return FullContext(llm)
 
 
@@ -148,7 +161,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def ask(
         files: Annotated[
-            list[Path], typer.Argument(metavar="FILE", help="Files to read (text, Markdown, HTML, PDF).")
+            list[Path],
+            typer.Argument(metavar="PATH", help="Files or folders to read (text, Markdown, HTML, PDF)."),
         ],
         question: Annotated[str, typer.Argument(metavar="QUESTION", help="The question, quoted.")],
         method: Annotated[str, typer.Option("--method", "-m", help="coa | rag | rtr | full")] = "coa",
@@ -162,9 +176,16 @@ def register(app: typer.Typer) -> None:
         chunk_tokens: Annotated[
             int | None, typer.Option("--chunk-tokens", help="Tokens per chunk/passage.")
         ] = None,
+        index_cache: Annotated[
+            bool,
+            typer.Option(
+                "--index-cache/--no-index-cache",
+                help="For rag/rtr: reuse passage vectors of unchanged files from the cache.",
+            ),
+        ] = True,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the answer.")] = False,
     ) -> None:
-        """Answer QUESTION about FILE... with Chain of Agents, RAG, retrieve-then-reason or full context."""
+        """Answer QUESTION about PATH... (files or folders) with Chain of Agents, RAG, RTR or full context."""
         method = method.lower()
         if method not in METHODS:
             raise fail(f"unknown method {method!r}; use one of {', '.join(METHODS)}.")
@@ -176,7 +197,8 @@ def register(app: typer.Typer) -> None:
             document = _load(files, method, reporter)
             reporter.log(f"loading model {model}")
             llm = load_llm(model)
-            pipeline = _pipeline(method, llm, embedder=embedder, top_k=top_k, chunk_tokens=chunk_tokens)
+            options = {"top_k": top_k, "chunk_tokens": chunk_tokens, "index_cache": index_cache}
+            pipeline = _pipeline(method, llm, embedder=embedder, **options)
             try:
                 result = pipeline.run(document, question, on_progress=reporter)
             finally:
@@ -189,7 +211,7 @@ def register(app: typer.Typer) -> None:
     def summarize(
         files: Annotated[
             list[Path],
-            typer.Argument(metavar="FILE", help="Files to summarise (text, Markdown, HTML, PDF)."),
+            typer.Argument(metavar="PATH", help="Files or folders to summarise (text, Markdown, HTML, PDF)."),
         ],
         model: Annotated[str, typer.Option("--model", help="Model spec (see `longweave models`).")] = "local",
         chunk_tokens: Annotated[int | None, typer.Option("--chunk-tokens", help="Tokens per chunk.")] = None,
@@ -198,7 +220,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the summary.")] = False,
     ) -> None:
-        """Summarise FILE... with a Chain of Agents (query-free: a longer running summary)."""
+        """Summarise PATH... (files or folders) with a Chain of Agents (query-free, a longer summary)."""
         from longweave.llm import load_llm
         from longweave.pipelines import ChainOfAgents
 

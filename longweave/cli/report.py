@@ -74,6 +74,10 @@ def report(
     ] = None,
     embedder: Annotated[str, typer.Option(help="hash (no model needed) or minilm.")] = "hash",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Passages retrieved per section.")] = 6,
+    index_cache: Annotated[
+        bool,
+        typer.Option("--index-cache/--no-index-cache", help="Reuse passage vectors of unchanged files."),
+    ] = True,
     judge: Annotated[
         bool, typer.Option("--judge", help="Also ask the model whether each passage supports its claim.")
     ] = False,
@@ -103,7 +107,13 @@ def report(
     llm = load_llm(model)
     try:
         pipeline = Report(
-            llm, embedder=embedder, top_k=top_k, judge=judge, temperature=temperature, checkpoint=checkpoint
+            llm,
+            embedder=embedder,
+            top_k=top_k,
+            index_cache=index_cache,
+            judge=judge,
+            temperature=temperature,
+            checkpoint=checkpoint,
         )
         if dry_run:
             outcome = run_sync(pipeline.aplan(loaded, text, words))

@@ -1,4 +1,5 @@
-"""Where long-lived text lives: file store, memory stream, vector index, embedders, memory bank."""
+"""Where long-lived text lives: file store, memory stream, vector index, embedders, memory bank,
+and the passage index cache."""
 
 from longweave.memory.bank import HiddenStateEmbedder, LongMemBank
 from longweave.memory.embedders import (
@@ -9,6 +10,7 @@ from longweave.memory.embedders import (
     load_embedder,
 )
 from longweave.memory.file_store import FileStore, PathRefused
+from longweave.memory.index_cache import IndexCache
 from longweave.memory.passages import DocumentMemory, Memory, Passage
 from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.memory.vector_index import VectorIndex
@@ -19,6 +21,7 @@ __all__ = [
     "FileStore",
     "HashingEmbedder",
     "HiddenStateEmbedder",
+    "IndexCache",
     "LongMemBank",
     "Memory",
     "MemoryItem",

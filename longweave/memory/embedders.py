@@ -117,6 +117,7 @@ class MiniLMEmbedder:
         self._tok = AutoTokenizer.from_pretrained(model_path)
         self._model = AutoModel.from_pretrained(model_path).to(device).eval()
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
+        self.model_path = model_path
         self.name = "all-MiniLM-L6-v2"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -164,6 +165,7 @@ class OpenAIEmbedder:
             raise ConfigError("OpenAI embeddings need a key: set OPENAI_API_KEY or pass api_key=.")
         self._client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=3)
         self.model, self.batch_size, self.name = model, batch_size, f"openai:{model}"
+        self.base_url = base_url
         self.dim = dim or 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -5,18 +5,20 @@ the strongest sit at both ends of the context, [d1, d3, d5, ..., d4, d2], becaus
 the middle of a long context worst (Jin et al., 2024, "Long-Context LLMs Meet RAG: Overcoming
 Challenges for Long Inputs in RAG", retrieval reordering; Liu et al., 2023, "Lost in the
 Middle"). `RAGIndex` is built once per corpus, reused across questions, and saved to or loaded
-from a folder. Defaults: passages of 256 tokens, top 5, the all-MiniLM-L6-v2 embedder (use
-``embedder="hash"`` where no model is installed).
+from a folder; building it again costs little, since every file's passage vectors are kept in a
+persistent cache keyed by the file's text and the settings (``longweave.memory.index_cache``):
+only new or changed files are embedded. Defaults: passages of 256 tokens, top 5, the
+all-MiniLM-L6-v2 embedder (use ``embedder="hash"`` where no model is installed).
 
 Deliberately not here: hybrid (BM25 + dense) retrieval, re-ranking models, and incremental
-updates of a saved index (rebuild it; indexing is fast).
+updates of a saved index folder (build again: unchanged files come from the cache).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TypedDict, TypeVar
 
@@ -28,6 +30,7 @@ from longweave.agents.reasoner import answer_from_passages, format_passages
 from longweave.errors import BudgetError, ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder, HashingEmbedder, load_embedder
+from longweave.memory.index_cache import CachedFile, IndexCacheOption, open_index_cache, passage_settings
 from longweave.memory.vector_index import VectorIndex
 from longweave.pipelines._reading import (
     RUN_KEY,
@@ -93,8 +96,23 @@ class RAGIndex:
         chunk_tokens: int = 256,
         tokenizer: Tokenizer | None = None,
         on_progress: Progress | None = None,
+        index_cache: IndexCacheOption = True,
     ) -> RAGIndex:
         """Chunk `document` into passages of at most `chunk_tokens` tokens and embed them.
+
+        Files are chunked one by one, so no passage straddles two. With `index_cache` (on by
+        default) each file's passages and vectors are kept on disk, keyed by its text and these
+        settings: a file seen before is not embedded again (see `longweave.memory.index_cache`).
+
+        Args:
+            document: the text, a `Document` or a `Corpus`.
+            embedder: an `Embedder` or a spec for `load_embedder`.
+            chunk_tokens: passage size.
+            tokenizer: counts tokens for chunking; default cl100k_base.
+            on_progress: called as ``("cached", passages from the cache, passages in all)`` once
+                when the cache held any, then ``("index", passages done, passages in all)`` as
+                the rest are embedded.
+            index_cache: True for the default cache folder, a folder, an `IndexCache`, or False.
 
         Raises:
             InputError: the document is empty.
@@ -104,20 +122,36 @@ class RAGIndex:
             raise InputError("the document is empty; pass text to index.")
         emb = load_embedder(embedder)
         tok = tokenizer or get_tokenizer()
-        passages = [  # chunked file by file, so no passage straddles two files
-            Passage(str(c), src.start + c.start, src.start + c.end, src.name)
-            for src in corpus.sources or [Source("", 0, len(corpus.text))]
-            for c in chunk(corpus.text[src.start : src.end], chunk_tokens, tok)
-            if c.strip()
-        ]
-        index = None
-        for i in range(0, len(passages), _EMBED_BATCH):
-            vectors = emb.embed([p.text for p in passages[i : i + _EMBED_BATCH]])
-            if index is None:
-                index = VectorIndex(vectors.shape[1])
-            index.add(vectors, ids=np.arange(i, i + len(vectors)))
+        sources = corpus.sources or [Source("", 0, len(corpus.text))]
+        texts = [corpus.text[s.start : s.end] for s in sources]
+        cache = open_index_cache(index_cache)
+        settings = passage_settings(emb, chunk_tokens, tok)
+        files = cache.load(texts, settings, emb.dim or None) if cache is not None else [None] * len(texts)
+        missing = {i: _spans(texts[i], chunk_tokens, tok) for i, f in enumerate(files) if f is None}
+        done = sum(len(f.spans) for f in files if f is not None)
+        total = done + sum(len(s) for s in missing.values())
+        if on_progress and done:
+            on_progress("cached", done, total)
+        for finished, embedded in _embed(emb, texts, missing):
+            for i, entry in finished.items():
+                files[i] = entry
+            if cache is not None and finished:
+                cache.store([texts[i] for i in finished], settings, list(finished.values()))
+            done += embedded
             if on_progress:
-                on_progress("index", min(i + _EMBED_BATCH, len(passages)), len(passages))
+                on_progress("index", done, total)
+        passages, index = [], None
+        for src, text, entry in zip(sources, texts, files, strict=True):
+            if entry is None:  # a file of blanks only: no passages
+                continue
+            if index is None:
+                index = VectorIndex(entry.vectors.shape[1])
+            index.add(entry.vectors, ids=np.arange(len(passages), len(passages) + len(entry.spans)))
+            passages.extend(
+                Passage(text[a:b], src.start + a, src.start + b, src.name) for a, b in entry.spans.tolist()
+            )
+        if index is None:
+            raise InputError("the document has no passages to index; pass text with words in it.")
         return cls(passages, index, emb, chunk_tokens)
 
     def __len__(self) -> int:
@@ -175,6 +209,33 @@ class RAGIndex:
         return cls(passages, vectors, emb, meta["chunk_tokens"])
 
 
+def _spans(text: str, chunk_tokens: int, tokenizer: Tokenizer) -> np.ndarray:
+    """(start, end) of each passage of `text` that is not blank, as an (n, 2) array."""
+    spans = [(c.start, c.end) for c in chunk(text, chunk_tokens, tokenizer) if c.strip()]
+    return np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+
+
+def _embed(
+    embedder: Embedder, texts: list[str], spans: dict[int, np.ndarray]
+) -> Iterator[tuple[dict[int, CachedFile], int]]:
+    """Embed the passages of the files in `spans`, `_EMBED_BATCH` at a time across files.
+
+    Yields, after each batch, the files it completed (so they can be cached at once: a build
+    that is interrupted keeps what it finished) and how many passages it embedded.
+    """
+    items = [(i, int(a), int(b)) for i, s in spans.items() for a, b in s]
+    rows: dict[int, list[np.ndarray]] = {i: [] for i, s in spans.items() if len(s)}
+    for n in range(0, len(items), _EMBED_BATCH):
+        batch = items[n : n + _EMBED_BATCH]
+        vectors = embedder.embed([texts[i][a:b] for i, a, b in batch])
+        finished = {}
+        for (i, _, _), row in zip(batch, vectors, strict=True):
+            rows[i].append(row)
+            if len(rows[i]) == len(spans[i]):
+                finished[i] = CachedFile(spans[i], np.stack(rows.pop(i)))
+        yield finished, len(batch)
+
+
 def _as_corpus(document: str | Document | Corpus) -> Corpus:
     if isinstance(document, Corpus):
         return document
@@ -209,6 +270,8 @@ class RAG(Pipeline):
         top_k: passages retrieved per question.
         embedder: "minilm" (default), "hash", "openai:MODEL[@URL]" or an `Embedder`.
         chunk_tokens: passage size when indexing.
+        index_cache: keep passage vectors on disk so a corpus is embedded once: True (the
+            default folder, see `longweave.memory.index_cache`), a folder, an `IndexCache`, or False.
         reorder: put the strongest passages at both ends ([d1, d3, d5, ..., d4, d2]).
         answer_tokens: the answer's output limit.
         temperature: 0 (greedy).
@@ -229,6 +292,7 @@ class RAG(Pipeline):
         top_k: int = 5,
         embedder: str | Embedder = "minilm",
         chunk_tokens: int = 256,
+        index_cache: IndexCacheOption = True,
         reorder: bool = True,
         answer_tokens: int = 256,
         temperature: float = 0.0,
@@ -238,6 +302,7 @@ class RAG(Pipeline):
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {top_k}).")
         self.top_k, self.chunk_tokens, self.reorder = top_k, chunk_tokens, reorder
+        self.index_cache = open_index_cache(index_cache)
         self.answer_tokens, self.temperature = answer_tokens, temperature
         self._embedder_spec = embedder
         self._embedder: Embedder | None = None
@@ -250,9 +315,13 @@ class RAG(Pipeline):
         return self._embedder
 
     def index(self, document: str | Document | Corpus, *, on_progress: Progress | None = None) -> RAGIndex:
-        """Build a reusable index of `document` with this pipeline's embedder and passage size."""
+        """Build a reusable index of `document` with this pipeline's embedder, passage size and cache."""
         return RAGIndex.build(
-            document, embedder=self.embedder, chunk_tokens=self.chunk_tokens, on_progress=on_progress
+            document,
+            embedder=self.embedder,
+            chunk_tokens=self.chunk_tokens,
+            on_progress=on_progress,
+            index_cache=self.index_cache if self.index_cache is not None else False,
         )
 
     @property

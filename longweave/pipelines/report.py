@@ -23,7 +23,8 @@ citation that does not hold never reaches the text. The graph is
 ``START -> index -> plan -> retrieve -> write -> check -> (retrieve | bibliography) -> END``.
 Its state holds counts only (`ReportState`); the text, passages and citations live in the
 checkpoint's `TextStore`, so with ``checkpoint=PATH`` a killed run resumes where it stopped
-with nothing written twice. The index is rebuilt on resume (the corpus's fingerprint must match).
+with nothing written twice. The index is rebuilt on resume (the corpus's fingerprint must match),
+from the passage index cache unless ``index_cache=False``.
 
 Example:
     >>> from longweave import ScriptedLLM
@@ -69,6 +70,7 @@ from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_ta
 from longweave.errors import ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
+from longweave.memory.index_cache import IndexCacheOption, open_index_cache
 from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
 from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
@@ -168,6 +170,8 @@ class Report(Pipeline):
         llm: a model, or a spec for `longweave.load_llm`.
         embedder: "hash" (default: no model, works everywhere), "minilm" or an `Embedder`.
         chunk_tokens: passage size when indexing (default 200).
+        index_cache: keep passage vectors on disk so a corpus is embedded once: True (the
+            default folder, see `longweave.memory.index_cache`), a folder, an `IndexCache`, or False.
         top_k: passages retrieved per section (default 6).
         passage_tokens: the most passage text one writing prompt shows (default 1500).
         overview_tokens: the corpus overview's budget in the planning prompt (default 1200).
@@ -188,6 +192,7 @@ class Report(Pipeline):
         *,
         embedder: str | Embedder = "hash",
         chunk_tokens: int = 200,
+        index_cache: IndexCacheOption = True,
         top_k: int = 6,
         passage_tokens: int = 1500,
         overview_tokens: int = 1200,
@@ -206,6 +211,7 @@ class Report(Pipeline):
         if not 0 < min_overlap <= 1:
             raise ConfigError(f"min_overlap must be in (0, 1], not {min_overlap}.")
         self.embedder, self.chunk_tokens, self.top_k = embedder, chunk_tokens, top_k
+        self.index_cache = open_index_cache(index_cache)
         self.passage_tokens, self.min_overlap = passage_tokens, min_overlap
         self.max_revisions, self.judge, self.checkpoint = max_revisions, judge, checkpoint
         planner = Planner(
@@ -258,6 +264,7 @@ class Report(Pipeline):
                 embedder=self.embedder,
                 chunk_tokens=self.chunk_tokens,
                 on_progress=progress,
+                index_cache=self.index_cache if self.index_cache is not None else False,
             )
             run.corpus_map = CorpusMap(run.loaded.corpus)
             run.emit(

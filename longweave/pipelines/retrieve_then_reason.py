@@ -29,6 +29,7 @@ from longweave.agents.reasoner import format_passages, reason_over_evidence
 from longweave.errors import BudgetError, ConfigError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
+from longweave.memory.index_cache import IndexCacheOption, open_index_cache
 from longweave.pipelines._reading import (
     RUN_KEY,
     Passage,
@@ -71,6 +72,8 @@ class RetrieveThenReason(Pipeline):
         top_k: passages shown to the extractor when the document does not fit the window.
         embedder: for retrieval: "minilm" (default), "hash", or an `Embedder`.
         chunk_tokens: passage size for retrieval.
+        index_cache: keep passage vectors on disk so a corpus is embedded once: True (the
+            default folder, see `longweave.memory.index_cache`), a folder, an `IndexCache`, or False.
         window: the window to plan for; default the model's.
         quote_tokens: the extractor's output limit.
         answer_tokens: the reasoner's output limit.
@@ -94,6 +97,7 @@ class RetrieveThenReason(Pipeline):
         top_k: int = 8,
         embedder: str | Embedder = "minilm",
         chunk_tokens: int = 256,
+        index_cache: IndexCacheOption = True,
         window: int | None = None,
         quote_tokens: int = 512,
         answer_tokens: int = 256,
@@ -105,6 +109,7 @@ class RetrieveThenReason(Pipeline):
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {top_k}).")
         self.top_k, self.embedder, self.chunk_tokens = top_k, embedder, chunk_tokens
+        self.index_cache = open_index_cache(index_cache)
         self.window = window or self.llm.context_window
         self.quote_tokens, self.answer_tokens = quote_tokens, answer_tokens
         self.threshold, self.temperature = threshold, temperature
@@ -188,7 +193,11 @@ class RetrieveThenReason(Pipeline):
             index = None
             if not self._fits_whole(corpus.text, query):
                 index = RAGIndex.build(
-                    corpus, embedder=self.embedder, chunk_tokens=self.chunk_tokens, on_progress=on_progress
+                    corpus,
+                    embedder=self.embedder,
+                    chunk_tokens=self.chunk_tokens,
+                    on_progress=on_progress,
+                    index_cache=self.index_cache if self.index_cache is not None else False,
                 )
         if index is None:
             segments = [(corpus.text, 0)]

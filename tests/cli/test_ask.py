@@ -1,5 +1,6 @@
 """`longweave ask` / `summarize` as a user runs them: a real subprocess, with the rule-based reader."""
 
+import os
 import subprocess
 import sys
 
@@ -15,8 +16,10 @@ _LAUNCH = (
 )
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-c", _LAUNCH, *map(str, args)], capture_output=True, text=True)
+def run(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-c", _LAUNCH, *map(str, args)], capture_output=True, text=True, env=env
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,43 @@ def test_ask_rtr_shows_evidence_with_file_names(corpus):
     assert f"evidence {folder / 'codes.html'}:" in res.stderr and one.needles[0].text in res.stderr
 
 
+def test_ask_reads_a_folder_and_the_second_question_comes_from_the_index_cache(corpus, tmp_path):
+    folder, task, one = corpus
+    (folder / ".hidden.txt").write_text(f"The secret code for the {one.question[28:-1]} is decoy-0000.")
+    env = {**os.environ, "LONGWEAVE_INDEX_CACHE": str(tmp_path / "cache")}
+    args = ["ask", folder, one.question, "--method", "rag", "--embedder", "hash"]
+    first, second = run(*args, env=env), run(*args, env=env)
+    for res in (first, second):
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip() == one.answer
+        assert "loaded 3 file(s)" in res.stderr
+    assert "embedding passages" in first.stderr and "index cache" not in first.stderr
+    assert "passages from the index cache" in second.stderr and "embedding passages" not in second.stderr
+    assert (tmp_path / "cache" / "passages.db").exists()
+    off = run(*args, "--no-index-cache", env={**env, "LONGWEAVE_INDEX_CACHE": str(tmp_path / "off")})
+    assert off.returncode == 0 and "embedding passages" in off.stderr and not (tmp_path / "off").exists()
+
+
+def test_ask_takes_folders_and_files_together_and_names_skipped_files(corpus, tmp_path):
+    folder, task, one = corpus
+    other = tmp_path / "more"
+    other.mkdir()
+    (other / "picture.png").write_bytes(bytes(range(256)) * 4)
+    (other / "codes.md").write_text(one.document)
+    res = run("ask", other, folder / "part1.txt", one.question, "--method", "rtr", "--embedder", "hash")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == one.answer
+    assert "loaded 2 file(s)" in res.stderr and "skipped 1 file(s) that are not text" in res.stderr
+    assert "evidence more/codes.md:" in res.stderr
+
+
+def test_summarize_reads_a_folder(corpus):
+    folder, _, _ = corpus
+    res = run("summarize", folder, "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() and res.stderr == ""
+
+
 def test_summarize_runs(corpus):
     folder, _, _ = corpus
     res = run("summarize", folder / "part1.txt", "--quiet")
@@ -64,15 +104,26 @@ def test_summarize_runs(corpus):
         (["ask", "FILE", "Q?", "--method", "full"], "window holds"),
         (["ask", "BINARY", "Q?"], "binary"),
         (["ask", "FILE", " "], "question is empty"),
+        (["ask", "NO_TEXT", "Q?", "--method", "rag"], "no text to read"),
+        (["summarize", "NO_TEXT"], "no text to read"),
+        (["ask", "EMPTY", "Q?"], "holds no files"),
     ],
 )
 def test_user_mistakes_are_one_line_and_status_2(corpus, tmp_path, args, message):
     folder, _, _ = corpus
     (tmp_path / "b.bin").write_bytes(bytes(range(256)) * 4)
-    args = [{"FILE": folder / "part1.txt", "BINARY": tmp_path / "b.bin"}.get(a, a) for a in args]
+    (tmp_path / "no-text").mkdir()
+    (tmp_path / "no-text" / "b.bin").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "no-text" / "blank.txt").write_text("  \n")
+    (tmp_path / "empty").mkdir()
+    paths = {"FILE": folder / "part1.txt", "BINARY": tmp_path / "b.bin"}
+    paths |= {"NO_TEXT": tmp_path / "no-text", "EMPTY": tmp_path / "empty"}
+    args = [paths.get(a, a) for a in args]
     res = run(*args)
     assert res.returncode == 2
-    assert res.stderr.strip().splitlines()[-1].startswith("error:") and message in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert lines[-1].startswith("error:") and message in lines[-1]
+    assert sum(line.startswith("error:") for line in lines) == 1
     assert "Traceback" not in res.stderr
 
 

@@ -1,5 +1,6 @@
 """`longweave report`: one line and exit 2 on a user's mistake; real runs on the rule-based model."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,15 +43,20 @@ longweave.llm.load_llm = load_llm
 """
 
 
-def run(tmp_path, *args, stdin=None):
+def run(tmp_path, *args, stdin=None, index_cache=None):
     (tmp_path / "sitecustomize.py").write_text(SITE)
+    index_cache = index_cache or os.environ["LONGWEAVE_INDEX_CACHE"]  # never the user's own cache
     return subprocess.run(
         [sys.executable, "-m", "longweave.cli.main", "report", *args],
         capture_output=True,
         text=True,
         input=stdin,
         cwd=ROOT,
-        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": f"{tmp_path}:{ROOT}",
+            "PATH": "/usr/bin:/bin",
+            "LONGWEAVE_INDEX_CACHE": index_cache,
+        },
         timeout=60,
     )
 
@@ -108,6 +114,19 @@ def test_a_report_run_writes_cited_text_progress_and_resumes(tmp_path, corpus_di
     assert "citations:" in res.stderr and "dropped" in res.stderr and "failed" in res.stderr
     again = run(tmp_path, *args, "--model", "rule-reporter")
     assert again.returncode == 0 and out.read_text() == text and "calls: 0" in again.stderr
+
+
+@pytest.mark.slow
+def test_the_index_cache_is_used_unless_turned_off(tmp_path, corpus_dir):
+    args = [str(corpus_dir), "Write a 300-word note on the sites.", "--model", "rule-reporter"]
+    on = run(tmp_path, *args, "-o", str(tmp_path / "on.md"), index_cache=str(tmp_path / "on"))
+    assert on.returncode == 0, on.stderr
+    off = run(
+        tmp_path, *args, "-o", str(tmp_path / "off.md"), "--no-index-cache", index_cache=str(tmp_path / "off")
+    )
+    assert off.returncode == 0, off.stderr
+    assert (tmp_path / "on" / "passages.db").exists() and not (tmp_path / "off").exists()
+    assert (tmp_path / "on.md").read_text() == (tmp_path / "off.md").read_text()
 
 
 @pytest.mark.slow

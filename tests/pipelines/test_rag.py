@@ -5,6 +5,7 @@ from longweave.eval.rule_reader import rule_reader
 from longweave.memory.embedders import HashingEmbedder
 from longweave.pipelines import RAG, RAGIndex, reorder_passages
 from longweave.text.documents import Corpus, Document
+from tests.memory.counting_embedder import CountingEmbedder
 
 
 def test_reorder_puts_the_strongest_at_both_ends():
@@ -59,6 +60,28 @@ def test_corpus_passages_keep_their_source_names():
         corpus, "What is the secret code for the jade key?"
     )
     assert result.answer == "ember-1234" and result.passages[0].source == "b.md"
+
+
+def test_a_second_question_embeds_only_the_question(tmp_path, monkeypatch, middle_100k):
+    task = middle_100k
+    monkeypatch.setenv("LONGWEAVE_INDEX_CACHE", str(tmp_path / "default"))
+    first = CountingEmbedder(512)
+    assert RAG(rule_reader(), embedder=first).run(task.document, task.question).answer == task.answer
+    assert len(first.texts) > 300 and (tmp_path / "default" / "passages.db").exists()
+    second = CountingEmbedder(512)
+    assert RAG(rule_reader(), embedder=second).run(task.document, task.question).answer == task.answer
+    assert second.texts == [task.question]
+
+
+def test_the_index_cache_can_be_a_folder_or_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("LONGWEAVE_INDEX_CACHE", str(tmp_path / "default"))
+    text = "Filler. " * 300 + "The secret code for the jade key is ember-1234."
+    RAG(rule_reader(), embedder="hash", index_cache=False).index(text)
+    assert not (tmp_path / "default").exists()
+    RAG(rule_reader(), embedder="hash", index_cache=tmp_path / "mine").index(text)
+    assert (tmp_path / "mine" / "passages.db").exists() and not (tmp_path / "default").exists()
+    with pytest.raises(ConfigError, match="index_cache"):
+        RAG(rule_reader(), index_cache=3)
 
 
 def test_errors():

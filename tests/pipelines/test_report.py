@@ -11,6 +11,7 @@ from longweave.eval.rule_reporter import rule_reporter
 from longweave.llm import ScriptedLLM
 from longweave.pipelines.report import Report, strip_citations
 from longweave.text import count_words
+from tests.memory.counting_embedder import CountingEmbedder
 
 
 def test_docstring_example_runs():
@@ -187,6 +188,20 @@ def test_corpus_from_a_folder_skips_unreadable_files_and_names_files_from_the_fo
 def test_user_mistakes_raise_errors_that_say_what_to_do(corpus, instruction, error, match):
     with pytest.raises(error, match=match):
         Report(rule_reporter()).run(corpus, instruction)
+
+
+def test_a_second_report_on_the_same_corpus_embeds_only_its_queries(tmp_path):
+    task = make_report_corpus(12, 1, seed=4)
+    runs = []
+    for _ in range(2):
+        emb = CountingEmbedder()
+        result = Report(rule_reporter(), embedder=emb, index_cache=tmp_path).run(
+            task.corpus, "Write a 600-word survey."
+        )
+        runs.append((result, emb.texts))
+    (first, texts1), (second, texts2) = runs
+    assert second.text == first.text and first.passages > 12
+    assert len(texts1) - len(texts2) == first.passages  # the same queries, and no passage again
 
 
 def test_bad_settings_and_targets_are_refused():

@@ -2,6 +2,7 @@ from longweave.eval.needles import make_needle_task
 from longweave.eval.rule_reader import rule_reader
 from longweave.pipelines import RetrieveThenReason
 from longweave.text.documents import Corpus, Document
+from tests.memory.counting_embedder import CountingEmbedder
 
 FAKE = "The secret code for the teal medallion is zephyr-0000."
 
@@ -68,3 +69,16 @@ def test_no_verified_evidence_means_unknown_without_a_reasoner_call():
     )
     assert result.answer == "unknown" and result.evidence == [] and len(result.dropped) == 1
     assert len(llm.calls) == 1 and result.trace.by_role("reasoner") == []
+
+
+def test_retrieval_reuses_the_index_cache(tmp_path):
+    task = make_needle_task(8_000, hops=1, seed=23)
+    answers, embedded = [], []
+    for _ in range(2):
+        emb = CountingEmbedder()
+        rtr = RetrieveThenReason(rule_reader(), embedder=emb, window=3_000, index_cache=tmp_path)
+        result = rtr.run(task.document, task.question)
+        answers.append(result.answer)
+        embedded.append(emb.texts)
+    assert answers == [task.answer] * 2 and result.passages
+    assert len(embedded[0]) > 20 and embedded[1] == [task.question]
