@@ -292,7 +292,7 @@ def clean(
     if not headings:  # the pipeline adds the section's heading
         text = _HEADING_LINE.sub("", text)
     text = "\n".join(_once(text.splitlines(), {line.strip() for line in seen.splitlines() if line.strip()}))
-    known = {_norm(s) for para in re.split(r"\n\s*\n", _HEADING_LINE.sub("", seen)) for s in _sentences(para)}
+    known = {_norm(s) for s in split_sentences(seen)}
     paragraphs = []
     for para in re.split(r"\n\s*\n", text.strip()):
         kept = []
@@ -300,7 +300,7 @@ def clean(
             key = _norm(sentence)
             if len(key.split()) >= 4 and key in known:
                 continue
-            if _PROMPT_TALK.search(sentence) or (scaffold and _echoes(key, scaffold)):
+            if is_echo(sentence, scaffold):
                 continue
             known.add(key)
             kept.append(sentence)
@@ -333,9 +333,28 @@ def prompt_ngrams(*prompts: PromptTemplate, n: int = ECHO_NGRAM) -> frozenset[tu
     return frozenset(grams)
 
 
-def _echoes(key: str, scaffold: frozenset[tuple[str, ...]], n: int = ECHO_NGRAM) -> bool:
-    words = key.split()
-    return any(tuple(words[i : i + n]) in scaffold for i in range(len(words) - n + 1))
+def is_echo(sentence: str, scaffold: frozenset[tuple[str, ...]] = frozenset()) -> bool:
+    """Whether `sentence` talks our prompts' language or holds a run of `scaffold`."""
+    if _PROMPT_TALK.search(sentence):
+        return True
+    words = sentence_key(sentence).split()
+    return any(tuple(words[i : i + ECHO_NGRAM]) in scaffold for i in range(len(words) - ECHO_NGRAM + 1))
+
+
+def plan_lines(text: str) -> list[str]:
+    """The lines of `text` that are plan lines ("2. The storm (400 words)", "Word Count: 300")."""
+    return [m[0].strip() for m in _PLAN_LINE.finditer(text)]
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, paragraph by paragraph (headings left out)."""
+    body = _HEADING_LINE.sub("", text)
+    return [s for para in re.split(r"\n\s*\n", body) for s in _sentences(para)]
+
+
+def sentence_key(sentence: str) -> str:
+    """A sentence reduced to its lower-case words, to compare sentences."""
+    return _norm(sentence)
 
 
 def join(text: str, piece: str) -> str:
@@ -397,7 +416,12 @@ __all__ = [
     "Writer",
     "Written",
     "clean",
+    "is_cjk",
+    "is_echo",
+    "plan_lines",
     "prompt_ngrams",
+    "sentence_key",
+    "split_sentences",
     "text_tail",
     "cut_at_sentence",
     "failure_reason",

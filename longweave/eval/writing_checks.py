@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from longweave.agents.writer import _PLAN_LINE, _PROMPT_TALK, _echoes, _norm, _sentences, prompt_ngrams
+from longweave.agents.writer import is_echo, plan_lines, prompt_ngrams, sentence_key, split_sentences
 from longweave.prompts import load_prompt
 
 WRITING_PROMPTS = ("planner", "writer", "writer_continue", "writer_single", "summarizer")
@@ -36,24 +36,13 @@ _FUNCTION_WORDS = {
 def prompt_echoes(text: str, prompts: tuple[str, ...] = WRITING_PROMPTS) -> list[str]:
     """The sentences and lines of `text` that copy the packaged `prompts`' wording."""
     scaffold = prompt_ngrams(*(load_prompt(p) for p in prompts))
-    found = [m[0].strip() for m in _PLAN_LINE.finditer(text)]
-    for para in re.split(r"\n\s*\n", text):
-        for sentence in _sentences(para):
-            if _PROMPT_TALK.search(sentence) or _echoes(_norm(sentence), scaffold):
-                found.append(sentence)
-    return found
+    return plan_lines(text) + [s for s in split_sentences(text) if is_echo(s, scaffold)]
 
 
 def repeated_passages(text: str, min_words: int = 8) -> list[str]:
     """Sentences of at least `min_words` words, and Markdown headings, that occur twice or more."""
     headings = Counter(h.strip() for h in re.findall(r"^\s{0,3}#{1,6}\s+(.+)$", text, re.M))
-    body = re.sub(r"^\s{0,3}#{1,6}\s.*$", "", text, flags=re.M)
-    keys = Counter(
-        _norm(s)
-        for para in re.split(r"\n\s*\n", body)
-        for s in _sentences(para)
-        if len(_norm(s).split()) >= min_words
-    )
+    keys = Counter(k for k in map(sentence_key, split_sentences(text)) if len(k.split()) >= min_words)
     return [f"# {h}" for h, n in headings.items() if n > 1] + [k for k, n in keys.items() if n > 1]
 
 
