@@ -158,7 +158,7 @@ print('hidden check passed')
 
 
 #: Bounds of the real-model runs: small, so that five tasks take about 15 minutes on 2 cores.
-REAL_BOUNDS = dict(max_instructions=5, max_turns_per_step=3, max_fix_rounds=1, max_steps=10,
+REAL_BOUNDS = dict(max_instructions=5, max_turns_per_step=4, max_fix_rounds=1, max_steps=10,
                    reply_tokens=600, limits=SandboxLimits(timeout=30))  # fmt: skip
 
 

@@ -112,6 +112,15 @@ def normalize_name(name: str) -> str:
     return key if key in TOOL_NAMES else _ALIASES.get(key.replace("_", ""), _ALIASES.get(key, key))
 
 
+def _unescape(content: str) -> str:
+    """A file's content escaped twice (small models write ``"def f():\\n    ..."`` inside JSON
+    arguments, which decodes to a literal backslash-n): one line with literal ``\\n`` in it
+    is taken as the escaped text."""
+    if "\n" in content.rstrip("\n") or "\\n" not in content:
+        return content
+    return content.replace("\\n", "\n").replace("\\t", "\t").replace('\\"', '"').replace("\\'", "'")
+
+
 def _check(call: ToolCall) -> ToolCall:
     if call.error:
         return call
@@ -121,6 +130,8 @@ def _check(call: ToolCall) -> ToolCall:
         call.error = f"{call.name} needs a path"
     elif call.name == "write_file" and "content" not in call.args:
         call.error = "write_file needs the file's content in a fenced block after the path line"
+    elif call.name == "write_file":
+        call.args["content"] = _unescape(str(call.args["content"]))
     for key in ("start", "end"):
         if key in call.args and not isinstance(call.args[key], int):
             try:

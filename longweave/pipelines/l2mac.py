@@ -69,7 +69,7 @@ _MODE_HINT = {
     "book": "You write a book in Markdown: one file per chapter (chapters/01_title.md, ...), plus "
     "outline.md. Keep names, facts and style consistent with the chapters already written.",
 }
-_CODE_TOOLS = "ACTION: run_tests\nACTION: run_python\npath: pkg/script.py\n"
+_CODE_TOOLS = "ACTION: run_tests\nACTION: run_python\npath: script.py\n"
 _NO_ACTION = "No action found in your reply. Use the ACTION: format, and finish with ACTION: complete."
 _NO_EFFECT = (
     "The control unit found that {found}, but this instruction asks for files "
@@ -343,6 +343,7 @@ class L2MAC(Pipeline):
             index=index + 1,
             count=len(registry),
             instruction=registry[index],
+            start=_start_hint(registry[index]),
             registry="\n".join(f"{i + 1}. {headline(r)}" for i, r in enumerate(registry)),
             files=self.toolbox.listing(),
             previous=state.get("previous") or "(this is the first step)",
@@ -523,6 +524,13 @@ def _transcript(reply) -> str:
     """The reply as the agent's own turn: its text, and its native calls in the text format."""
     native = render_calls(native_tool_calls(reply)) if reply.tool_calls else ""
     return "\n\n".join(x for x in ((reply.text or "").strip(), native) if x)
+
+
+def _start_hint(instruction: str) -> str:
+    """How to begin the reply, with the file the instruction names: a small model copies the
+    examples of its prompt, paths included, so the nearest example carries the right path."""
+    files = missing_files(instruction, [])
+    return f"\nBegin your reply with:\nACTION: write_file\npath: {files[0]}\n" if files else ""
 
 
 def _no_effect_note(wrote: list[str], missing: list[str]) -> str:

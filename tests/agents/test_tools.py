@@ -130,6 +130,11 @@ def test_native_arguments_may_hold_raw_newlines_and_calls_render_back_as_actions
         Completion(text="", tool_calls=[{"id": "1", "name": "write_file", "arguments": raw}])
     )
     assert call.error is None and call.args["content"] == "def f():\n    return 1\n"
+    twice = json.dumps({"path": "b.py", "content": "def g():\\n    return 'x'\\n"})  # "\\n" in the file
+    (call_b,) = native_tool_calls(
+        Completion(text="", tool_calls=[{"name": "write_file", "arguments": twice}])
+    )
+    assert call_b.args["content"] == "def g():\n    return 'x'\n"
     calls = [call, ToolCall("complete", {"summary": "wrote a.py"})]
     again = parse_text_actions(render_calls(calls))
     assert [(c.name, c.args) for c in again] == [(c.name, c.args) for c in calls]

@@ -283,6 +283,8 @@ def test_instruct_model_plan_with_code_and_prose_replies_build_the_package(tmp_p
         ["textstats/core.py"],
         ["tests/test_core.py"],
     ]
+    # the agent is shown how to begin, with its file's path (small models copy the example's path)
+    assert "Begin your reply with:\nACTION: write_file\npath: textstats/core.py" in llm.prompts[1]
     # the other steps are listed by headline only: step 2's code is not in step 1's prompt
     assert "test_two_words" not in llm.prompts[1] and "pip install" not in "".join(llm.prompts[1:])
 
