@@ -74,7 +74,8 @@ _CHECK_VERBS = {
 
 
 def _steps(lines: list[str], item: re.Pattern) -> list[list[str]]:
-    """Group `lines` under their top-level items: the least indented matches outside fences."""
+    """Group `lines` under their top-level items: the least indented matches outside fences
+    whose text has a letter ("1. 2. 3. 4. 5." on one line, then bullets, is a plan in bullets)."""
     fenced: list[bool] = []
     inside = None
     for line in lines:
@@ -82,7 +83,7 @@ def _steps(lines: list[str], item: re.Pattern) -> list[list[str]]:
         fenced.append(inside is not None)
         if m and (inside is None or (m[1][0] == inside[0] and len(m[1]) >= len(inside))):
             inside = m[1] if inside is None else None
-    heads = [i for i, line in enumerate(lines) if not fenced[i] and item.match(line)]
+    heads = [i for i, line in enumerate(lines) if not fenced[i] and _worded(item.match(line))]
     if not heads:
         return []
     depth = min(len(item.match(lines[i])[1].expandtabs(4)) for i in heads)
@@ -92,6 +93,10 @@ def _steps(lines: list[str], item: re.Pattern) -> list[list[str]]:
         end = heads[n + 1] if n + 1 < len(heads) else _end_of_last(lines, start, fenced)
         groups.append(lines[start:end])
     return groups
+
+
+def _worded(m: re.Match | None) -> bool:
+    return m is not None and re.search(r"[^\W\d_]", m[m.lastindex]) is not None
 
 
 def _end_of_last(lines: list[str], start: int, fenced: list[bool]) -> int:

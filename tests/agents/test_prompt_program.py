@@ -99,6 +99,9 @@ def test_numbering_styles_and_bullets():
     nested = parse_registry("1. Write the package:\n   1. a.py\n   2. b.py\n2. Write tests")
     assert nested == ["Write the package:\n1. a.py\n2. b.py", "Write tests"]
     assert parse_registry("no list here") == []
+    # seen from Qwen2.5-Coder-1.5B: the numbers on one line, the steps as bullets under them
+    bullets = "1. 2. 3. 4. 5.\n- `ini.py`: parse_ini(text)\n- `test_ini.py`: tests for ini.py"
+    assert parse_registry(bullets) == ["`ini.py`: parse_ini(text)", "`test_ini.py`: tests for ini.py"]
 
 
 def test_which_steps_may_change_nothing():
