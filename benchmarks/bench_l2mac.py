@@ -13,18 +13,21 @@ failed, the steps reported ok although they changed nothing they had to (should 
 calls, tokens and seconds. Bounds are small so five tasks fit in about 15 minutes on 2 cores.
 
 Run: ``python benchmarks/bench_l2mac.py [--modules 6] [--repeats 10]``
-     ``python benchmarks/bench_l2mac.py --model local:1.5b [--tasks textstats,roman]``
+     ``python benchmarks/bench_l2mac.py --model local:1.5b [--tasks textstats,roman] [--keep DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from longweave.agents.prompt_program import may_change_nothing
 from longweave.agents.sandbox import SandboxLimits, network_namespace_prefix, run_pytest, run_sandboxed
@@ -167,7 +170,7 @@ def hidden_check(workdir: str, check: str) -> bool:
     return run_sandboxed([sys.executable, "-c", script], workdir, SandboxLimits(timeout=30)).ok
 
 
-def bench_model(spec: str, names: list[str], native: bool | None) -> list[dict]:
+def bench_model(spec: str, names: list[str], native: bool | None, keep: str | None = None) -> list[dict]:
     llm = load_llm(spec)
     rows = []
     for name in names:
@@ -188,6 +191,10 @@ def bench_model(spec: str, names: list[str], native: bool | None) -> list[dict]:
             report = run_pytest(workdir, SandboxLimits(timeout=60))
             passed = re.search(r"(\d+) passed", report.output)
             hidden = hidden_check(workdir, check)
+            if keep:  # the files and every call's prompt and reply, to see why a task failed
+                shutil.copytree(workdir, Path(keep) / name, dirs_exist_ok=True)
+                calls = [{"role": r.role, "messages": r.messages, "reply": r.text} for r in result.trace]
+                (Path(keep) / name / "trace.json").write_text(json.dumps(calls, indent=1), "utf-8")
         silent = [s for s in steps if s.get("ok") and not s.get("changed")]
         silent = [s for s in silent if not may_change_nothing(s["instruction"])]
         rows.append({
@@ -214,9 +221,10 @@ def main() -> None:
     parser.add_argument("--model", help="run the package tasks with this model instead, e.g. local:1.5b")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated, of: " + ", ".join(TASKS))
     parser.add_argument("--text-actions", action="store_true", help="no native tool calls")
+    parser.add_argument("--keep", help="copy each task's files and trace.json under this folder")
     args = parser.parse_args()
     if args.model:
-        rows = bench_model(args.model, args.tasks.split(","), False if args.text_actions else None)
+        rows = bench_model(args.model, args.tasks.split(","), False if args.text_actions else None, args.keep)
         print("| " + " | ".join(rows[0]) + " |\n|" + "---|" * len(rows[0]))
         for row in rows:
             print("| " + " | ".join(str(v) for v in row.values()) + " |")
