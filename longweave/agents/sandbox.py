@@ -228,5 +228,7 @@ def run_pytest(
     for plugin in plugins:
         if importlib.util.find_spec(plugin.split(".")[0]) is not None:
             command += ["-p", plugin]
+            if plugin.startswith("pytest_asyncio"):  # else its config warning heads every output
+                command += ["-o", "asyncio_default_fixture_loop_scope=function"]
     env = {"PYTHONPATH": str(Path(cwd).resolve()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     return run_sandboxed(command, cwd, limits, env=env)

@@ -22,6 +22,14 @@ Two protocols reach the same `ToolCall`s:
 A call the parser cannot understand becomes a `ToolCall` with an ``error``, which the control
 unit feeds back to the model as an observation (a model's mistake is never our exception).
 
+Last fallback, for instruct models that answer in prose with the code in fenced blocks: when a
+reply holds no valid write_file call, `fenced_files` writes each fenced block that is named, by
+its info string (```` ```python textstats/core.py ````), by a path comment on its first line
+(``# textstats/core.py``), or by the line just above it (``**textstats/core.py**``, ``File:
+`core.py```, ``Create `core.py` with:``); shell blocks are never files. One unnamed code block
+goes to the caller's `default_path` (the file the instruction names), if given; a reply that
+was prose only then ends with an implied ``complete``.
+
 Deliberately not here: executing tools against the store (see `Toolbox` in
 ``longweave.agents.control_unit``) and anything about graphs.
 """
@@ -76,6 +84,17 @@ _ALIASES = {
 _ACTION = re.compile(r"^[ \t>*_#-]*action[*_ ]*[:=][ \t*_`]*([A-Za-z][\w -]*?)[ \t*_`]*$", re.I | re.M)
 _ARG = re.compile(r"^[ \t*_-]*([A-Za-z_]+)[*_ ]*[:=][ \t]*(.*?)[ \t]*$")
 _FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})[^\n]*$", re.M)
+#: A relative file path with an extension a project holds (what `fenced_files` accepts as a name).
+FILE_PATH = re.compile(
+    r"(?<![\w/.-])((?:[\w.-]+/)*[\w-][\w.-]*\.(?:py|md|txt|toml|cfg|ini|json|ya?ml|rst|csv))(?![\w/-])"
+)
+_BLOCK = re.compile(r"^([ \t]*)(`{3,}|~{3,})[ \t]*([^\n]*)\n(.*?)(?:^[ \t]*\2[ \t]*$|\Z)", re.S | re.M)
+_SHELL = {"bash", "sh", "shell", "console", "zsh", "cmd", "powershell", "bat", "terminal", "output"}
+_PATH_COMMENT = re.compile(
+    r"^[ \t]*(?:#|//|<!--)[ \t]*(?:(?:file(?:name)?|path)[ \t]*:[ \t]*)?`?([^\s`]+?)`?"
+    r"[ \t]*:?[ \t]*(?:-->)?[ \t]*$",
+    re.I,
+)
 
 
 @dataclass(slots=True)
@@ -93,6 +112,15 @@ def normalize_name(name: str) -> str:
     return key if key in TOOL_NAMES else _ALIASES.get(key.replace("_", ""), _ALIASES.get(key, key))
 
 
+def _unescape(content: str) -> str:
+    """A file's content escaped twice (small models write ``"def f():\\n    ..."`` inside JSON
+    arguments, which decodes to a literal backslash-n): one line with literal ``\\n`` in it
+    is taken as the escaped text."""
+    if "\n" in content.rstrip("\n") or "\\n" not in content:
+        return content
+    return content.replace("\\n", "\n").replace("\\t", "\t").replace('\\"', '"').replace("\\'", "'")
+
+
 def _check(call: ToolCall) -> ToolCall:
     if call.error:
         return call
@@ -102,6 +130,8 @@ def _check(call: ToolCall) -> ToolCall:
         call.error = f"{call.name} needs a path"
     elif call.name == "write_file" and "content" not in call.args:
         call.error = "write_file needs the file's content in a fenced block after the path line"
+    elif call.name == "write_file":
+        call.args["content"] = _unescape(str(call.args["content"]))
     for key in ("start", "end"):
         if key in call.args and not isinstance(call.args[key], int):
             try:
@@ -166,13 +196,78 @@ def _parse_json_actions(text: str) -> list[ToolCall]:
     return calls
 
 
+def _path(text: str) -> str | None:
+    found = [m[1] for m in FILE_PATH.finditer(text.replace("`", " ").replace("*", " "))]
+    return found[-1].lstrip("./") if found else None
+
+
+def _dedent(body: str, width: int) -> str:
+    """`body` without the indentation of its fence (a block nested under a list item)."""
+    if not width:
+        return body
+    lines = body.split("\n")
+    return "\n".join(line[width:] if not line[:width].strip() else line.lstrip() for line in lines)
+
+
+def fenced_files(text: str, default_path: str | None = None) -> list[ToolCall]:
+    """write_file calls for the named fenced blocks of a prose reply (see the module docstring).
+
+    Example:
+        >>> (call,) = fenced_files("**a/b.py**\\n```python\\nX = 1\\n```")
+        >>> call.args
+        {'path': 'a/b.py', 'content': 'X = 1\\n'}
+    """
+    found: dict[str, str] = {}
+    unnamed: list[str] = []
+    for m in _BLOCK.finditer(text):
+        info, body = m[3].strip(), _dedent(m[4], len(m[1]))
+        lang = info.split(":")[0].split()[0].lower() if info else ""
+        if lang in _SHELL or (info and not info[0].isalnum()):  # "```})" closes, never opens
+            continue
+        lines = body.split("\n", 1)
+        first = _PATH_COMMENT.match(lines[0])
+        above = text[: m.start()].rstrip("\n").rsplit("\n", 2)[-2:]
+        above = [line for line in above if line.strip()][-1:]
+        path = (
+            _path(info)
+            or (_path(first[1]) if first and _path(first[1]) == first[1].lstrip("./") else None)
+            or (_path(above[0]) if above and len(above[0]) < 200 else None)
+        )
+        if path:
+            found[path] = body
+        elif body.strip():
+            unnamed.append(body)
+    if not found and default_path and len(unnamed) == 1:
+        found[default_path] = unnamed[0]
+    return [ToolCall("write_file", {"path": p, "content": c}) for p, c in found.items()]
+
+
+def render_calls(calls: list[ToolCall]) -> str:
+    """`calls` written in the plain-text action format: how a native call is shown back to the
+    model in the transcript, so that it sees the format its prompt describes, not a new one."""
+    out = []
+    for call in calls:
+        lines = [f"ACTION: {call.name}"]
+        lines += [f"{k}: {v}" for k, v in call.args.items() if k != "content"]
+        if "content" in call.args:
+            content = str(call.args["content"])
+            fence = "````" if "```" in content else "```"
+            lines += [fence, content.rstrip("\n"), fence]
+        out.append("\n".join(lines))
+    return "\n".join(out)
+
+
 def native_tool_calls(completion) -> list[ToolCall]:
-    """The native tool calls of a reply (`Completion.tool_calls`), checked."""
+    """The native tool calls of a reply (`Completion.tool_calls`), checked.
+
+    Arguments are read as JSON that may hold raw newlines inside strings (``strict=False``):
+    small models write a file's content that way more often than not.
+    """
     calls = []
     for rc in getattr(completion, "tool_calls", None) or []:
         name = rc.get("name") or ""
         try:
-            args = json.loads(rc.get("arguments") or "{}")
+            args = json.loads(rc.get("arguments") or "{}", strict=False)
             call = ToolCall(normalize_name(name), args if isinstance(args, dict) else {}, id=rc.get("id"))
         except ValueError as exc:
             call = ToolCall(normalize_name(name), error=f"arguments are not valid JSON ({exc})")
@@ -180,6 +275,25 @@ def native_tool_calls(completion) -> list[ToolCall]:
     return calls
 
 
-def parse_reply(completion) -> list[ToolCall]:
-    """The tool calls of a reply: native ones if the backend returned any, else parsed from text."""
-    return native_tool_calls(completion) or parse_text_actions(completion.text or "")
+def parse_reply(completion, default_path: str | None = None) -> list[ToolCall]:
+    """The tool calls of a reply: native ones if the backend returned any, else parsed from text.
+
+    Then, if none of them writes a file and the text holds no action but ``complete`` (a block
+    under ``ACTION: run_python`` is that action's, not a file), the files of its named fenced
+    blocks come first (`fenced_files`, `default_path` for one unnamed block), replacing failed
+    writes. A reply that was all prose is an answer, not a turn of a dialogue: a ``complete``
+    follows its files.
+    """
+    text = completion.text or ""
+    actions = parse_text_actions(text)
+    calls = native_tool_calls(completion) or actions
+    if any(c.name == "write_file" and c.error is None for c in calls):
+        return calls
+    if any(c.name != "complete" for c in actions):
+        return calls
+    files = fenced_files(text, default_path)
+    if files:
+        calls = [*files, *(c for c in calls if c.name != "write_file")]
+        if len(calls) == len(files):
+            calls.append(ToolCall("complete", {"summary": ""}))
+    return calls

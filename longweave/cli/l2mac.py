@@ -4,6 +4,8 @@ Both commands plan the instruction registry (or read an edited one with ``--regi
 it as a table, then run it with a progress bar over instructions (plain lines when stderr is not
 a terminal). ``--plan-only`` stops after saving the registry to ``WORKDIR/.longweave/registry.json``
 so it can be edited and passed back with ``--registry``; ``--resume`` continues an interrupted run.
+The exit status is 1, with one line saying why, when the run is not `L2MACResult.ok` (a step
+failed, for instance one that had to write files and wrote none, or the store is empty).
 
 Deliberately not here: anything the pipeline decides (see ``longweave.pipelines.l2mac``).
 """
@@ -17,10 +19,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from longweave.cli._common import console
+from longweave.agents.prompt_program import check_registry, headline, parse_registry
+from longweave.cli._common import console, fail
 from longweave.errors import InputError
 from longweave.llm import load_llm
-from longweave.pipelines.l2mac import L2MAC, L2MACResult, check_registry, parse_registry
+from longweave.pipelines.l2mac import L2MAC, L2MACResult
 
 TASK = typer.Argument("", help="What to build or write (not needed with --resume).")
 WORKDIR = typer.Option(..., "--workdir", "-w", help="Directory of the output (created if missing).")
@@ -48,11 +51,14 @@ def read_registry(path: Path) -> list[str]:
     return check_registry(lines)
 
 
-def show_registry(registry: list[str]) -> None:
+def show_registry(registry: list[str], dropped: list[str] = ()) -> None:
     table = Table("#", "instruction", title="instruction registry")
     for i, instruction in enumerate(registry, 1):
-        table.add_row(str(i), instruction)
+        lines = instruction.count("\n")
+        table.add_row(str(i), headline(instruction) + (f" (+{lines} lines)" if lines else ""))
     console.print(table)
+    for step in dropped:
+        console.print(f"left out (the sandbox cannot do it): {headline(step)}", highlight=False)
 
 
 def _run(mode: str, task: str, workdir: Path, model: str, registry_file: Path | None,
@@ -71,6 +77,19 @@ def _run(mode: str, task: str, workdir: Path, model: str, registry_file: Path | 
         show_registry(registry)
     result = _run_with_progress(pipeline, task, registry, resume)
     report(result)
+    if not result.ok:
+        raise fail(_why_not_ok(result), 1)
+
+
+def _why_not_ok(result: L2MACResult) -> str:
+    if not result.files:
+        return f"no file was written in {result.workdir}; see the failed steps above."
+    parts = [f"step {f}" for f in result.failures]
+    if result.stopped:
+        parts.append(f"stopped at {result.stopped}")
+    if not result.test_report.ok:
+        parts.append("the final check failed")
+    return "the run is not done: " + "; ".join(parts) + "."
 
 
 def _run_with_progress(pipeline: L2MAC, task: str, registry: list[str] | None, resume: bool) -> L2MACResult:
@@ -85,10 +104,10 @@ def _run_with_progress(pipeline: L2MAC, task: str, registry: list[str] | None, r
         nonlocal bar
         if kind == "registry":
             if registry is None:
-                show_registry(data["registry"])
+                show_registry(data["registry"], data.get("dropped", []))
             bar = progress.add_task("instructions", total=len(data["registry"]))
         elif kind == "step_start":
-            text = f"[{data['index'] + 1}] {data['instruction'][:60]}"
+            text = f"[{data['index'] + 1}] {headline(data['instruction'])[:60]}"
             if live and bar is not None:
                 progress.update(bar, description=text)
             else:
@@ -97,8 +116,11 @@ def _run_with_progress(pipeline: L2MAC, task: str, registry: list[str] | None, r
             if bar is not None:
                 progress.update(bar, completed=data["index"] + 1)
             if not live:
-                console.print(f"done {data['index'] + 1}: {'ok' if data['ok'] else 'checks failed'}")
-        elif kind in ("restart", "check_failed") and not live:
+                changed = ", ".join(data.get("changed", [])) or "none"
+                status = "ok" if data["ok"] else f"FAILED ({data.get('reason') or 'checks failed'})"
+                line = f"done {data['index'] + 1}: {status}, files changed: {changed}"
+                console.print(line, highlight=False, soft_wrap=True)
+        elif kind in ("restart", "check_failed", "no_effect") and not live:
             console.print(f"{kind} at instruction {data['index'] + 1}")
 
     with progress:
@@ -116,7 +138,8 @@ def report(result: L2MACResult) -> None:
         f"turns: {result.turns}, restarts: {result.restarts}, fix rounds: {result.fix_rounds}, "
         f"calls: {result.usage.total.calls}, tokens: {result.usage.total.prompt_tokens}+"
         f"{result.usage.total.completion_tokens}, {result.seconds:.1f} s"
-        + (f", stopped: {result.stopped}" if result.stopped else ""),
+        + (f", stopped: {result.stopped}" if result.stopped else "")
+        + (f", failed steps: {', '.join(map(str, result.failed_steps))}" if result.failed_steps else ""),
         highlight=False,
     )
 

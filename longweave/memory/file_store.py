@@ -13,6 +13,7 @@ file and the current step (the checkpoint of the pipeline covers resuming).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -122,6 +123,11 @@ class FileStore:
     def snapshot(self) -> dict[str, str]:
         """``{path: text}`` of every visible file: what a test compares."""
         return {p: self.read(p) for p in self.list()}
+
+    def digests(self) -> dict[str, str]:
+        """``{path: sha256 of its bytes}`` of every visible file: what tells whether a step changed
+        the store (a file rewritten with the same content did not change)."""
+        return {p: hashlib.sha256((self.root / p).read_bytes()).hexdigest() for p in self.list()}
 
     # -- writing --------------------------------------------------------------------------
     def _remember(self, rel: str, full: Path) -> None:

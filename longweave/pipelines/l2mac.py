@@ -15,6 +15,17 @@ window threshold for summarise-and-restart is 80% of the model's context; 3 roun
 check-and-fix per step (the paper bounds these without fixing a number; ours are chosen so a
 scripted test stays fast and a real run cannot loop for ever).
 
+What counts as done, beyond the paper (which trusts GPT-4 to do what a step says): a step that
+was asked to write files and changed none (compared by content hash before and after), or not
+the file its headline names, is not done. The agent is told so and asked again, `max_reasks`
+times (2), counted together with replies that hold no action at all; then the step is recorded
+as failed (`L2MACResult.failures`) and the result is not `ok`. Steps that may change nothing are
+those the headline makes a check ("Run the tests"); the rule is
+`longweave.agents.prompt_program.may_change_nothing`. Small instruct models forget the protocol,
+so: a reply with no action ends the step once the step changed files; a step out of turns whose
+files are written and whose checks pass is done; an agent's reply is cut where it starts writing
+the headings of its own prompt ("Files in the store:"), which is the model inventing the next turn.
+
 Deliberately not here: running the generated program as a service, or reviewing feature
 coverage against the task (the paper's evaluation); tool execution lives in
 ``longweave.agents.control_unit`` and parsing in ``longweave.agents.tools``.
@@ -24,7 +35,6 @@ from __future__ import annotations
 
 import json
 import operator
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,8 +45,17 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 
 from longweave.agents.control_unit import CheckReport, ContextMeter, Toolbox, check_work
+from longweave.agents.prompt_program import (
+    check_registry,
+    fit_registry,
+    headline,
+    may_change_nothing,
+    missing_files,
+    parse_registry,
+    split_registry,
+)
 from longweave.agents.sandbox import SandboxLimits
-from longweave.agents.tools import TOOL_SPECS, parse_reply
+from longweave.agents.tools import TOOL_SPECS, ToolCall, native_tool_calls, parse_reply, render_calls
 from longweave.errors import BudgetError, ConfigError, InputError, MalformedOutput
 from longweave.llm import LLM, Trace, Usage
 from longweave.memory.file_store import META_DIR, FileStore
@@ -50,10 +69,19 @@ _MODE_HINT = {
     "book": "You write a book in Markdown: one file per chapter (chapters/01_title.md, ...), plus "
     "outline.md. Keep names, facts and style consistent with the chapters already written.",
 }
-_CODE_TOOLS = "ACTION: run_tests\nACTION: run_python\npath: pkg/script.py\n"
-_NUMBERED = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):-]\s*(.+?)\s*$", re.I | re.M)
-_BULLET = re.compile(r"^\s*[-*\u2022]\s+(.+?)\s*$", re.M)
+_CODE_TOOLS = "ACTION: run_tests\nACTION: run_python\npath: script.py\n"
+_NO_ACTION = "No action found in your reply. Use the ACTION: format, and finish with ACTION: complete."
+_NO_EFFECT = (
+    "The control unit found that {found}, but this instruction asks for files "
+    "to be written{what}. Write them now with write_file: the path, then the whole content in a fenced "
+    "block. Then finish with ACTION: complete."
+)
+#: Headings of the agent's prompt: a small model that goes on to write them is inventing the
+#: next prompt, so its reply is cut there.
+_PROMPT_HEADINGS = ("\nAll instructions:", "\nSummary of the previous step:", "\nFiles in the store:")
+_WRITTEN = "The files of this instruction are written; if it is done, reply ACTION: complete."
 Event = Callable[[str, dict], None]
+__all__ = ["L2MAC", "L2MACResult", "L2MACState", "check_registry", "parse_registry"]
 
 
 class L2MACState(TypedDict, total=False):
@@ -68,6 +96,7 @@ class L2MACState(TypedDict, total=False):
     restarts: Annotated[int, operator.add]
     fix_rounds: Annotated[int, operator.add]
     failed_steps: Annotated[list[int], operator.add]
+    failures: Annotated[list[str], operator.add]
     stopped: str
 
 
@@ -83,7 +112,10 @@ class L2MACResult(Result):
         turns: agent calls made (summaries excluded).
         restarts: steps restarted from a summary because the context was nearly full.
         fix_rounds: times a failed check was fed back to an agent.
-        failed_steps: 1-based indices of instructions whose checks still failed at the bound.
+        failed_steps: 1-based indices of instructions not done: checks still failing at the
+            bound, no file changed by a step that had to write, or out of turns.
+        failures: one line per failed step, "3: no file changed", in order.
+        dropped: planned steps left out because the sandbox cannot do them (pip, git, servers).
         stopped: why the run stopped early ("max_steps"), or "" when it ran every instruction.
     """
 
@@ -95,13 +127,14 @@ class L2MACResult(Result):
     restarts: int = 0
     fix_rounds: int = 0
     failed_steps: list[int] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
     stopped: str = ""
 
-
-def parse_registry(text: str) -> list[str]:
-    """Instructions from a numbered (or bulleted) list; empty if none is found."""
-    items = _NUMBERED.findall(text) or _BULLET.findall(text)
-    return [" ".join(i.split()) for i in items if i.strip()]
+    @property
+    def ok(self) -> bool:
+        """Every instruction done, the final check passed, and the store holds files."""
+        return bool(self.files) and not self.failed_steps and not self.stopped and self.test_report.ok
 
 
 class L2MAC(Pipeline):
@@ -124,6 +157,8 @@ class L2MAC(Pipeline):
         max_instructions: longest registry the planner may write.
         max_fix_rounds: times a failed check is fed back per instruction.
         max_restarts: summarise-and-restart cycles allowed per instruction.
+        max_reasks: times a step is asked again after a reply with no action, or after marking
+            complete without changing the files it had to write; then it fails.
         reply_tokens: max_tokens of each agent call (also kept free in the window).
         window_threshold: fraction of the window at which the step is summarised and restarted.
         limits: sandbox limits for tests and scripts.
@@ -153,6 +188,7 @@ class L2MAC(Pipeline):
         max_instructions: int = 12,
         max_fix_rounds: int = 3,
         max_restarts: int = 5,
+        max_reasks: int = 2,
         reply_tokens: int = 2048,
         window_threshold: float = 0.8,
         limits: SandboxLimits | None = None,
@@ -162,7 +198,10 @@ class L2MAC(Pipeline):
         super().__init__(llm, prompts=prompts)
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, not {mode!r}.")
-        if min(max_steps, max_turns_per_step, max_instructions) < 1 or min(max_fix_rounds, max_restarts) < 0:
+        if (
+            min(max_steps, max_turns_per_step, max_instructions) < 1
+            or min(max_fix_rounds, max_restarts, max_reasks) < 0
+        ):
             raise ConfigError(
                 "max_steps, max_turns_per_step and max_instructions must be >= 1; the rest >= 0."
             )
@@ -173,6 +212,7 @@ class L2MAC(Pipeline):
         self.max_instructions = max_instructions
         self.max_fix_rounds = max_fix_rounds
         self.max_restarts = max_restarts
+        self.max_reasks = max_reasks
         self.reply_tokens = reply_tokens
         self.limits = limits or SandboxLimits()
         if native_tools is None:
@@ -183,6 +223,7 @@ class L2MAC(Pipeline):
         self._trace = Trace()
         self._usage = Usage()
         self._on_event: Event | None = None
+        self._dropped: list[str] = []
 
     # -- paths ----------------------------------------------------------------------------
     @property
@@ -233,7 +274,7 @@ class L2MAC(Pipeline):
     async def _plan_node(self, state: L2MACState) -> dict:
         registry = state.get("registry") or await self.aplan(state["task"])
         self.save_registry(registry)
-        self._emit("registry", registry=registry)
+        self._emit("registry", registry=registry, dropped=list(self._dropped))
         return {"registry": registry, "index": state.get("index", 0)}
 
     async def _step_node(self, state: L2MACState) -> dict:
@@ -242,12 +283,16 @@ class L2MAC(Pipeline):
         if budget <= 0:
             return {"stopped": "max_steps"}
         self._emit("step_start", index=index, instruction=state["registry"][index])
+        before = self.store.digests()
         self.store.begin_step()
         try:
-            out = await self._run_instruction(state, index, budget)
+            out = await self._run_instruction(state, index, budget, before)
         finally:
             self.store.end_step()
-        self._emit("step_done", index=index, ok=not out.get("failed_steps"), summary=out["previous"])
+        changed = changed_paths(before, self.store.digests())
+        reason = out["failures"][0].split(": ", 1)[1] if out["failures"] else ""
+        self._emit("step_done", index=index, ok=not out["failed_steps"], reason=reason, changed=changed,
+                   summary=out["previous"])  # fmt: skip
         return out
 
     async def _final_node(self, state: L2MACState) -> dict:
@@ -265,11 +310,16 @@ class L2MAC(Pipeline):
                 messages, role="l2mac_planner", trace=self._trace, max_tokens=self.reply_tokens
             )
             self._usage.record(reply, role="l2mac_planner")
-            registry = parse_registry(reply.text)[: self.max_instructions]
+            registry, dropped = split_registry(reply.text)
+            registry = fit_registry(registry, self.max_instructions)
             if registry:
+                self._dropped = dropped
                 self.save_registry(registry)
                 return registry
             again = {"role": "user", "content": "Reply with a numbered list only: '1. ...', '2. ...'."}
+            if dropped:
+                again["content"] += (" Each instruction writes files of the project; none can install "
+                                     "packages, use git, open an editor or run a server.")  # fmt: skip
             messages = [*messages, {"role": "assistant", "content": reply.text}, again]
         raise MalformedOutput(
             f"{self.llm.model} did not write a numbered list of instructions twice; write the registry "
@@ -293,7 +343,8 @@ class L2MAC(Pipeline):
             index=index + 1,
             count=len(registry),
             instruction=registry[index],
-            registry="\n".join(f"{i + 1}. {r}" for i, r in enumerate(registry)),
+            start=_start_hint(registry[index]),
+            registry="\n".join(f"{i + 1}. {headline(r)}" for i, r in enumerate(registry)),
             files=self.toolbox.listing(),
             previous=state.get("previous") or "(this is the first step)",
             progress=f"\nProgress so far on this instruction (the step was restarted):\n{progress}"
@@ -303,6 +354,8 @@ class L2MAC(Pipeline):
 
     async def _call(self, messages: list[dict], role: str):
         params: dict = {"max_tokens": self.reply_tokens}
+        if role == "l2mac_agent":
+            params["stop"] = list(_PROMPT_HEADINGS)
         if self.native_tools and role == "l2mac_agent":
             params["tools"] = [s for s in TOOL_SPECS if self.mode == "code" or
                                s["function"]["name"] not in ("run_tests", "run_python")]  # fmt: skip
@@ -310,14 +363,23 @@ class L2MAC(Pipeline):
         self._usage.record(reply, role=role)
         return reply
 
-    async def _run_instruction(self, state: L2MACState, index: int, budget: int) -> dict:
-        turns = restarts = fixes = 0
-        progress, summary, failed = "", "", False
+    def _wrote_its_files(self, instruction: str, before: dict[str, str]) -> list[str]:
+        """The paths the step changed if they include a file of each part that names one, else []."""
+        wrote = changed_paths(before, self.store.digests())
+        return wrote if wrote and not missing_files(instruction, wrote) else []
+
+    async def _run_instruction(self, state: L2MACState, index: int, budget: int, before: dict) -> dict:
+        instruction = state["registry"][index]
+        runs_before = len(self.toolbox.sandbox_runs)
+        turns = restarts = fixes = reasks = 0
+        progress, summary, failure = "", "", ""
         messages = self._fresh_messages(state, index, progress)
         while True:
             if turns >= min(budget, self.max_turns_per_step):
-                failed = True
-                summary = summary or f"instruction {index + 1} stopped after {turns} turns"
+                wrote = self._wrote_its_files(instruction, before)
+                if wrote and check_work(self.store, self.mode, self.limits).ok:
+                    break  # done, without saying so
+                failure = f"out of turns after {turns}"
                 break
             if self.meter.near_full(messages):
                 if len(messages) <= 2 or restarts >= self.max_restarts:
@@ -334,37 +396,63 @@ class L2MAC(Pipeline):
                 continue
             reply = await self._call(messages, "l2mac_agent")
             turns += 1
-            calls = parse_reply(reply)
-            messages.append({"role": "assistant", "content": reply.text or _describe_calls(calls)})
+            wrote = changed_paths(before, self.store.digests())
+            missing = missing_files(instruction, wrote)
+            ran_checks = len(self.toolbox.sandbox_runs) > runs_before
+            calls = parse_reply(reply, default_path=missing[0] if len(missing) == 1 else None)
+            messages.append({"role": "assistant", "content": _transcript(reply)})
+            if not calls and (wrote or may_change_nothing(instruction, ran_checks)):
+                calls = [ToolCall("complete", {"summary": reply.text.strip()[:300]})]  # forgot to say so
             if not calls:
-                messages.append({"role": "user", "content": "No action found in your reply. Use the "
-                                 "ACTION: format, and finish with ACTION: complete."})  # fmt: skip
+                if reasks >= self.max_reasks:
+                    failure = "no action in the replies"
+                    break
+                reasks += 1
+                messages.append({"role": "user", "content": _NO_ACTION})
                 continue
             observations = [self.toolbox.execute(c) for c in calls]
             done = next((o for o in observations if o.done), None)
             feedback = "\n\n".join(f"[{o.tool}] {o.text}" for o in observations)
             if done is None:
-                messages.append({"role": "user", "content": f"Results:\n{feedback}"})
+                hint = f"\n\n{_WRITTEN}" if self._wrote_its_files(instruction, before) else ""
+                messages.append({"role": "user", "content": f"Results:\n{feedback}{hint}"})
                 continue
-            summary = done.summary or reply.text.strip()[:300]
+            wrote = changed_paths(before, self.store.digests())
+            missing = missing_files(instruction, wrote)
+            summary = done.summary
+            ran_checks = len(self.toolbox.sandbox_runs) > runs_before
+            if (not wrote or missing) and not may_change_nothing(instruction, ran_checks):
+                if reasks >= self.max_reasks:
+                    failure = f"did not write {', '.join(missing)}" if wrote else "no file changed"
+                    break
+                reasks += 1
+                self._emit("no_effect", index=index, missing=missing)
+                note = _no_effect_note(wrote, missing)
+                messages.append({"role": "user", "content": f"Results:\n{feedback}\n\n{note}"})
+                continue
             report = check_work(self.store, self.mode, self.limits)
             if report.ok:
                 break
             if fixes >= self.max_fix_rounds:
-                failed = True
+                failure = f"checks still failing after {fixes} fix rounds"
                 break
             fixes += 1
             self._emit("check_failed", index=index, feedback=report.feedback())
             messages.append({"role": "user", "content": f"Results:\n{feedback}\n\nThe control unit checked "
                              f"the store and the step is not done:\n{report.feedback()}\n\nFix this, "
                              "then finish with ACTION: complete again."})  # fmt: skip
+        wrote = changed_paths(before, self.store.digests())
+        summary = summary or (f"wrote {', '.join(wrote)}" if wrote else "changed no file")
+        if failure:
+            summary = f"not done ({failure}); {summary}"
         return {
             "index": index + 1,
-            "previous": f"Instruction {index + 1} ({state['registry'][index]}): {summary}"[:1000],
+            "previous": f"Instruction {index + 1} ({headline(instruction)}): {summary}"[:1000],
             "turns": turns,
             "restarts": restarts,
             "fix_rounds": fixes,
-            "failed_steps": [index + 1] if failed else [],
+            "failed_steps": [index + 1] if failure else [],
+            "failures": [f"{index + 1}: {failure}"] if failure else [],
         }
 
     # -- running --------------------------------------------------------------------------
@@ -389,6 +477,8 @@ class L2MAC(Pipeline):
         """
         started = time.monotonic()
         self._trace, self._usage, self._on_event = Trace(), Usage(), on_event
+        if registry is None and not resume:
+            self._dropped = []
         config = {"configurable": {"thread_id": thread_id}, "recursion_limit": 10_000}
         async with AsyncSqliteSaver.from_conn_string(str(self.meta_dir / "checkpoints.sqlite")) as saver:
             await saver.setup()
@@ -424,26 +514,36 @@ class L2MAC(Pipeline):
             restarts=state.get("restarts", 0),
             fix_rounds=state.get("fix_rounds", 0),
             failed_steps=list(state.get("failed_steps", [])),
+            failures=list(state.get("failures", [])),
+            dropped=list(self._dropped),
             stopped=state.get("stopped", ""),
         )
 
 
-def _describe_calls(calls) -> str:
-    return "\n".join(f"(tool call {c.name} {json.dumps(c.args)[:200]})" for c in calls)
+def _transcript(reply) -> str:
+    """The reply as the agent's own turn: its text, and its native calls in the text format."""
+    native = render_calls(native_tool_calls(reply)) if reply.tool_calls else ""
+    return "\n\n".join(x for x in ((reply.text or "").strip(), native) if x)
+
+
+def _start_hint(instruction: str) -> str:
+    """How to begin the reply, with the file the instruction names: a small model copies the
+    examples of its prompt, paths included, so the nearest example carries the right path."""
+    files = missing_files(instruction, [])
+    return f"\nBegin your reply with:\nACTION: write_file\npath: {files[0]}\n" if files else ""
+
+
+def _no_effect_note(wrote: list[str], missing: list[str]) -> str:
+    found = f"this step changed {', '.join(wrote)} only" if wrote else "no file in the store changed"
+    return _NO_EFFECT.format(found=found, what=f" ({', '.join(missing)})" if missing else "")
+
+
+def changed_paths(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Paths written, changed or deleted between two `FileStore.digests`."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
 def _check_task(task: str) -> str:
     if not isinstance(task, str) or not task.strip():
         raise InputError("the task is empty; describe what to build or write.")
     return task.strip()
-
-
-def check_registry(registry: object) -> list[str]:
-    """A user's registry, checked: a non-empty list of non-empty strings."""
-    if (
-        not isinstance(registry, list)
-        or not registry
-        or not all(isinstance(r, str) and r.strip() for r in registry)
-    ):
-        raise InputError("the registry must be a non-empty list of instructions (non-empty strings).")
-    return [" ".join(r.split()) for r in registry]

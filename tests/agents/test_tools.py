@@ -75,3 +75,66 @@ def test_check_work_reports_syntax_errors_without_running(tmp_path):
     report = check_work(store)
     assert report.syntax_errors and "bad.py, line 1" in report.syntax_errors[0]
     assert not report.tests_run and not report.ok
+
+
+def test_prose_with_named_fenced_blocks_becomes_writes():
+    from longweave.agents.tools import fenced_files
+
+    text = (
+        "Sure! Here is the package.\n\n"
+        "**textstats/core.py**\n```python\ndef word_count(text):\n    return len(text.split())\n```\n\n"
+        "```python\n# tests/test_core.py\nfrom textstats.core import word_count\n```\n"
+        "File: `textstats/__init__.py`\n```\nfrom .core import word_count\n```\n"
+        "```python textstats/extra.py\nX = 1\n```\n"
+        "Install it:\n```bash\npip install -e .\n```\n"
+        "Example:\n```python\nprint(word_count('a b'))\n```\n"
+    )
+    calls = fenced_files(text)
+    assert {c.args["path"]: c.args["content"] for c in calls} == {
+        "textstats/core.py": "def word_count(text):\n    return len(text.split())\n",
+        "tests/test_core.py": "# tests/test_core.py\nfrom textstats.core import word_count\n",
+        "textstats/__init__.py": "from .core import word_count\n",
+        "textstats/extra.py": "X = 1\n",
+    }  # the shell block and the unnamed example are not files
+    # one unnamed block goes to the file the instruction names, a block nested in a list is dedented
+    (call,) = fenced_files("1. The code:\n   ```python\n   def f():\n       return 1\n   ```", "pkg/f.py")
+    assert call.args == {"path": "pkg/f.py", "content": "def f():\n    return 1\n"}
+    assert fenced_files("```python\nA = 1\n```\n```python\nB = 2\n```", "a.py") == []  # which one?
+
+
+def test_parse_reply_falls_back_to_fenced_files_only_without_other_actions():
+    prose = Completion(text="Here it is:\n**a.py**\n```python\nA = 1\n```\nACTION: complete")
+    assert [(c.name, c.args.get("path")) for c in parse_reply(prose)] == [
+        ("write_file", "a.py"),
+        ("complete", None),
+    ]
+    # a native `complete` with the file in prose (how Qwen2.5-Coder-1.5B answers): the file comes first
+    native = Completion(text="```python\n# a.py\nA = 1\n```", tool_calls=[{"id": "1", "name": "complete",
+                                                                            "arguments": "{}"}])  # fmt: skip
+    assert [c.name for c in parse_reply(native)] == ["write_file", "complete"]
+    # a block under another action is that action's, never a file
+    run = Completion(text="ACTION: run_python\npath: a.py\n```python\n4\n```")
+    assert [c.name for c in parse_reply(run)] == ["run_python"]
+    # a closing fence with junk after it opens nothing
+    junk = Completion(
+        text='(write_file {"path": "a.py", "content": ```python\nA = 1\n```})\n\nAction: complete'
+    )
+    assert [c.name for c in parse_reply(junk)] == ["complete"]
+
+
+def test_native_arguments_may_hold_raw_newlines_and_calls_render_back_as_actions():
+    from longweave.agents.tools import native_tool_calls, render_calls
+
+    raw = '{"path": "a.py", "content": "def f():\n    return 1\n"}'  # newlines unescaped in the JSON
+    (call,) = native_tool_calls(
+        Completion(text="", tool_calls=[{"id": "1", "name": "write_file", "arguments": raw}])
+    )
+    assert call.error is None and call.args["content"] == "def f():\n    return 1\n"
+    twice = json.dumps({"path": "b.py", "content": "def g():\\n    return 'x'\\n"})  # "\\n" in the file
+    (call_b,) = native_tool_calls(
+        Completion(text="", tool_calls=[{"name": "write_file", "arguments": twice}])
+    )
+    assert call_b.args["content"] == "def g():\n    return 'x'\n"
+    calls = [call, ToolCall("complete", {"summary": "wrote a.py"})]
+    again = parse_text_actions(render_calls(calls))
+    assert [(c.name, c.args) for c in again] == [(c.name, c.args) for c in calls]

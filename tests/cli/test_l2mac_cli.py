@@ -74,3 +74,19 @@ def test_plan_only_then_edited_registry(tmp_path, scripted, capsys):
     out, err = capsys.readouterr()
     assert out.split() == [str(tmp_path / "out" / "hello.py")] and "tests: none run" in err
     assert sum("planner" in p for p in scripted.prompts) == 1
+
+
+def test_a_run_that_wrote_nothing_is_not_reported_as_success(tmp_path, monkeypatch, capsys):
+    def lazy(messages):  # plans, then claims every step done without writing a file
+        if "planner" in messages[0]["content"]:
+            return "1. Write hello.py\n2. Install it with pip\n3. Write test_hello.py"
+        return "ACTION: complete\nsummary: done"
+
+    monkeypatch.setattr(cli, "load_llm", lambda spec: ScriptedLLM(lazy))
+    assert run_app(app, ["code", "Greet", "-w", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "left out (the sandbox cannot do it): Install it with pip" in err
+    assert "done 1: FAILED (no file changed), files changed: none" in err
+    assert "done 2: FAILED (no file changed)" in err and "failed steps: 1, 2" in err
+    assert err.strip().splitlines()[-1].startswith("error: no file was written in")

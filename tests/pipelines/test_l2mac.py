@@ -182,7 +182,7 @@ def test_bad_input_is_refused_clearly(tmp_path):
         L2MAC(llm, workdir=tmp_path).run("  ")
     with pytest.raises(InputError, match="registry"):
         L2MAC(llm, workdir=tmp_path).run("t", registry=[])
-    assert parse_registry("Plan:\n1) a\n2. b\n- not this") == ["a", "b"]
+    assert parse_registry("Plan:\n1) a\n2. b\n   - detail\n\nThat is all.") == ["a", "b\n- detail"]
 
 
 def test_graph_shape(tmp_path):
@@ -236,3 +236,94 @@ def test_embedded_model_runs_the_loop_end_to_end(tmp_path):
     assert result.turns == 1 and result.usage.total.calls == 1
     assert result.usage.total.completion_tokens > 0
     assert all((tmp_path / p).resolve().is_relative_to(tmp_path.resolve()) for p in result.files)
+
+
+def instruct_model(messages):
+    """Behaves like a small instruct model: plans with the code fenced under each step (and a
+    step the sandbox cannot do), then answers each step in prose, copying the code its
+    instruction holds under the file's name instead of calling a tool."""
+    if "planner" in messages[0]["content"]:
+        return (
+            "Sure! Here is the plan:\n\n"
+            "1. Create the file `textstats/core.py` with the following code:\n"
+            f"   {FENCE}python\n   def word_count(text):\n       return len(text.split())\n   {FENCE}\n"
+            "2. Install the package using pip:\n"
+            f"   {FENCE}bash\n   pip install -e .\n   {FENCE}\n"
+            "3. Write the tests in `tests/test_core.py`:\n"
+            f"   {FENCE}python\n   from textstats.core import word_count\n\n\n"
+            f"   def test_two_words():\n       assert word_count('a b') == 2\n   {FENCE}\n\n"
+            "That's it!"
+        )
+    instruction = re.search(
+        r"\(the current instruction\):\n(.*?)\n\nAll instructions:", messages[1]["content"], re.S
+    )[1]
+    path = re.search(r"`([\w/]+\.py)`", instruction)[1]
+    code = re.search(rf"{FENCE}python\n(.*?){FENCE}", instruction, re.S)[1]
+    return f"Here is the code for **{path}**:\n\n{FENCE}python\n{code}{FENCE}\n\nThis completes the step."
+
+
+def test_instruct_model_plan_with_code_and_prose_replies_build_the_package(tmp_path):
+    llm = ScriptedLLM(instruct_model)
+    events = []
+    result = L2MAC(llm, workdir=tmp_path).run(
+        "textstats with word_count", on_event=lambda k, d: events.append((k, d))
+    )
+    assert [r.split("\n", 1)[0] for r in result.registry] == [
+        "Create the file `textstats/core.py` with the following code:",
+        "Write the tests in `tests/test_core.py`:",
+    ]
+    assert result.dropped == ["Install the package using pip:\n```bash\npip install -e .\n```"]
+    assert result.files == {
+        "textstats/core.py": "def word_count(text):\n    return len(text.split())\n",
+        "tests/test_core.py": "from textstats.core import word_count\n\n\n"
+        "def test_two_words():\n    assert word_count('a b') == 2\n",
+    }
+    assert result.ok and result.test_report.tests_run and result.turns == 2
+    assert [d["changed"] for k, d in events if k == "step_done"] == [
+        ["textstats/core.py"],
+        ["tests/test_core.py"],
+    ]
+    # the agent is shown how to begin, with its file's path (small models copy the example's path)
+    assert "Begin your reply with:\nACTION: write_file\npath: textstats/core.py" in llm.prompts[1]
+    # the other steps are listed by headline only: step 2's code is not in step 1's prompt
+    assert "test_two_words" not in llm.prompts[1] and "pip install" not in "".join(llm.prompts[1:])
+
+
+def test_a_step_that_writes_nothing_is_asked_again_then_fails(tmp_path):
+    llm = ScriptedLLM(lambda messages: "I have created the file as asked.\nACTION: complete\nsummary: done")
+    events = []
+    pipe = L2MAC(llm, workdir=tmp_path)
+    result = pipe.run(
+        "t", registry=["Write hello.py that prints hello"], on_event=lambda k, d: events.append((k, d))
+    )
+    assert len(llm.calls) == 3  # the step, then the 2 re-asks
+    assert all("no file in the store changed" in p and "ACTION: complete" in p for p in llm.prompts[1:])
+    assert result.failed_steps == [1] and result.failures == ["1: no file changed"]
+    assert not result.ok and result.files == {}
+    done = [d for k, d in events if k == "step_done"]
+    assert done == [
+        {"index": 0, "ok": False, "reason": "no file changed", "changed": [], "summary": done[0]["summary"]}
+    ]
+    assert [k for k, _ in events].count("no_effect") == 2
+
+
+def test_a_step_that_writes_another_file_than_named_is_not_done(tmp_path):
+    def wrong_file(messages):
+        if "(core.py)" in messages[-1]["content"]:  # the re-ask named the missing file
+            return write("pkg/core.py", "X = 1\n") + "ACTION: complete"
+        return write("pkg/other.py", "Y = 2\n") + "ACTION: complete"
+
+    result = L2MAC(ScriptedLLM(wrong_file), workdir=tmp_path).run("t", registry=["Write core.py with X = 1"])
+    assert result.ok and set(result.files) == {"pkg/core.py", "pkg/other.py"} and result.turns == 2
+
+
+def test_a_check_step_may_change_nothing_and_a_forgotten_complete_is_forgiven(tmp_path):
+    def agent(messages):
+        if current(messages) == 1:  # writes the file, then answers in prose without an action
+            return write("a.py", "A = 1\n") if len(messages) == 2 else "The file is written."
+        return "ACTION: run_tests\nACTION: complete\nsummary: ran them"
+
+    llm = ScriptedLLM(agent)
+    result = L2MAC(llm, workdir=tmp_path).run("t", registry=["Write a.py with A = 1", "Run the tests"])
+    assert result.ok and result.failed_steps == [] and result.turns == 3
+    assert "if it is done, reply ACTION: complete" in llm.prompts[1]
