@@ -121,9 +121,12 @@ def run_agentwrite(llm, instruction: str, lang: str, context: str) -> dict:
     }
 
 
-def run_single(llm, instruction: str, lang: str) -> dict:
+def run_single(llm, instruction: str, target: int | None, lang: str) -> dict:
+    # Capped where S_l reaches 0 (four times the length asked): a small model that loops would
+    # otherwise fill its window (a 1,500-word story ran 8,105 tokens, 1,135 s, S_l 0).
     room = llm.context_window - llm.count_tokens(instruction) - 64
-    reply = llm.complete_sync(instruction, role="single", max_tokens=room, temperature=0.7)
+    cap = room if not target else min(room, int(4 * target * 1.4) + 64)
+    reply = llm.complete_sync(instruction, role="single", max_tokens=cap, temperature=0.7)
     return {
         "words": count_words(reply.text),
         "plan": "-",
@@ -140,7 +143,7 @@ def run_one(llm, method: str, pid: str, instruction: str, target: int | None, la
     started = time.monotonic()
     try:
         if method == "single":
-            row = run_single(llm, instruction, lang)
+            row = run_single(llm, instruction, target, lang)
         else:
             row = run_agentwrite(llm, instruction, lang, "full" if method == "full" else "bounded")
         error = ""
