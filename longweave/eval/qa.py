@@ -61,6 +61,24 @@ def f1_score(prediction: str, gold: str | Sequence[str]) -> float:
     return max((_f1(pred, normalize_answer(g).split()) for g in _golds(gold)), default=0.0)
 
 
+def contains_answer(prediction: str, gold: str | Sequence[str]) -> float:
+    """1.0 if a normalised gold answer appears in the normalised prediction as whole words.
+
+    Lenient where exact match is strict: "IndexError is raised" contains "IndexError". It
+    rewards a long reply that happens to hold the phrase, so read it next to F1.
+
+    Example:
+        >>> contains_answer("IndexError is raised", "IndexError"), contains_answer("128 bytes", "12")
+        (1.0, 0.0)
+    """
+    pred = normalize_answer(prediction).split()
+    for g in _golds(gold):
+        want = normalize_answer(g).split()
+        if want and any(pred[i : i + len(want)] == want for i in range(len(pred) - len(want) + 1)):
+            return 1.0
+    return 0.0
+
+
 def qa_scores(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) -> dict[str, float]:
     """Mean exact match and F1 (both in [0, 1]) over paired predictions and gold answers."""
     if len(predictions) != len(golds):
@@ -72,4 +90,4 @@ def qa_scores(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) 
     }
 
 
-__all__ = ["exact_match", "f1_score", "normalize_answer", "qa_scores"]
+__all__ = ["contains_answer", "exact_match", "f1_score", "normalize_answer", "qa_scores"]
