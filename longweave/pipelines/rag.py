@@ -6,7 +6,9 @@ the middle of a long context worst (Jin et al., 2024, "Long-Context LLMs Meet RA
 Challenges for Long Inputs in RAG", retrieval reordering; Liu et al., 2023, "Lost in the
 Middle"). `RAGIndex` is built once per corpus, reused across questions, and saved to or loaded
 from a folder. Defaults: passages of 256 tokens, top 5, the all-MiniLM-L6-v2 embedder (use
-``embedder="hash"`` where no model is installed).
+``embedder="hash"`` where no model is installed). When the reader does not know from all the
+passages at once, it re-reads the best three one at a time (`answer_from_passages`): a small
+model that says "unknown" with the answer among five passages often answers from one.
 
 Deliberately not here: hybrid (BM25 + dense) retrieval, re-ranking models, and incremental
 updates of a saved index (rebuild it; indexing is fast).
@@ -211,6 +213,8 @@ class RAG(Pipeline):
         chunk_tokens: passage size when indexing.
         reorder: put the strongest passages at both ends ([d1, d3, d5, ..., d4, d2]).
         answer_tokens: the answer's output limit.
+        reread: passages (best first) re-read one at a time while the answer is "unknown";
+            0: one call per question.
         temperature: 0 (greedy).
         prompts: override for "reader".
 
@@ -231,6 +235,7 @@ class RAG(Pipeline):
         chunk_tokens: int = 256,
         reorder: bool = True,
         answer_tokens: int = 256,
+        reread: int = 3,
         temperature: float = 0.0,
         prompts: dict[str, PromptOverride] | None = None,
     ) -> None:
@@ -238,7 +243,7 @@ class RAG(Pipeline):
         if top_k < 1:
             raise ConfigError(f"top_k must be at least 1 (got {top_k}).")
         self.top_k, self.chunk_tokens, self.reorder = top_k, chunk_tokens, reorder
-        self.answer_tokens, self.temperature = answer_tokens, temperature
+        self.answer_tokens, self.reread, self.temperature = answer_tokens, reread, temperature
         self._embedder_spec = embedder
         self._embedder: Embedder | None = None
         self._graph = None
@@ -294,6 +299,7 @@ class RAG(Pipeline):
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
             trace=run["trace"],
+            reread=[p.text for p in sorted(run["passages"], key=lambda p: p.rank)[: self.reread]],
         )
         return {"answer": answer}
 
