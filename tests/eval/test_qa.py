@@ -27,6 +27,8 @@ def test_contains_answer_matches_whole_words_of_a_chatty_reply():
     assert contains_answer("The maxsize is 128.", "12") == 0.0  # not inside a longer number
     assert contains_answer("Mersenne Twister", "the Mersenne Twister") == 1.0  # articles dropped
     assert contains_answer("anything", "") == 0.0
+    assert contains_answer("lru_cache(maxsize=None)", "None") == 1.0  # code: punctuation breaks words
+    assert contains_answer("lru_cache(maxsize=None)", "lru_cache") == 1.0
 
 
 def test_qa_scores_average_and_check_lengths():
