@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
             record = run_question(method, model, q, corpus, index, args.embedder)
             records.append(record)
             if args.verbose:
-                print(f"  {q['id']} {method}: {record.get('answer', 'does not fit')!r}", flush=True)
+                fits = record["fits"]
+                marks = f"contains={record['contains']:.0f} {record['seconds']:.1f}s" if fits else ""
+                print(f"  {q['id']} {method}: {record.get('answer', 'does not fit')!r} {marks}", flush=True)
     if llm is not None:
         llm.close()
     rows = summarise(records, methods, sets)
