@@ -168,6 +168,7 @@ def run_question(method: str, llm: LLM, question: dict, corpus, index, embedder:
         "repaired": sum(e.match == "repaired" for e in result.evidence),
         "dropped": len(result.dropped),
         "read_fallback": bool(method == "rtr" and result.trace.by_role("reader")),
+        "replies": [[call.role, call.text[:300]] for call in result.trace if call.role != "worker"],
     }
 
 

@@ -6,7 +6,9 @@ functools.lru_cache is 128.", "**IndexError** is raised." Extractive QA is score
 phrase (SQuAD-style exact match and F1, Rajpurkar et al., 2016), and a pipeline that falls
 back when the model does not know must recognise "The passages do not mention it." as not
 knowing. `extract_answer` strips lead-ins, labels, markdown and restatements of the question;
-`is_unknown` recognises refusals; `as_answer` does both, as every reading agent does.
+`is_unknown` recognises refusals; `echoes` recognises a reply copied from the instructions
+("a name" when asked for "a name, a number or a short phrase"); `as_answer` does all three, as
+every reading agent does.
 
 Deliberately not here: judging whether an answer is right (see `longweave.eval.qa`) and any
 model call; both functions are pure string rules, so a reply they cannot shorten comes back
@@ -165,15 +167,41 @@ def is_unknown(answer: str) -> bool:
     return bool(_SOURCE_SILENT.search(answer))
 
 
-def as_answer(reply: str, query: str | None = None) -> str:
-    """The answer phrase of a reply, or "unknown" when it is a refusal.
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _holds(text: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return any(text[i : i + n] == phrase for i in range(len(text) - n + 1))
+
+
+def echoes(answer: str, instructions: str, shown: str) -> bool:
+    """Whether `answer` is words of the prompt's instructions that the text shown does not hold.
+
+    Small models echo their instructions: asked for "a name, a number or a short phrase",
+    the 0.5B Qwen2.5-Coder answered "a name" or "a number" to 4 of 15 questions on the
+    Python docs through RAG, and to 5 through RetrieveThenReason.
+
+    Example:
+        >>> echoes("a name", "Answer with a name or a number.", "heappop raises IndexError")
+        True
+    """
+    words = _words(answer)
+    return bool(words) and _holds(_words(instructions), words) and not _holds(_words(shown), words)
+
+
+def as_answer(reply: str, query: str | None = None, *, instructions: str = "", shown: str = "") -> str:
+    """The answer phrase of a reply, or "unknown" when it is a refusal or echoes `instructions`.
 
     Example:
         >>> as_answer("Based on the passage, the answer is ember-1234."), as_answer("Not mentioned.")
         ('ember-1234', 'unknown')
     """
     answer = extract_answer(reply, query)
-    return UNKNOWN if is_unknown(answer) else answer
+    if is_unknown(answer) or (instructions and echoes(answer, instructions, f"{shown} {query or ''}")):
+        return UNKNOWN
+    return answer
 
 
-__all__ = ["UNKNOWN", "as_answer", "extract_answer", "is_unknown"]
+__all__ = ["UNKNOWN", "as_answer", "echoes", "extract_answer", "is_unknown"]

@@ -48,7 +48,8 @@ async def answer_from_unit(
     )
     if query is None:
         return clean_answer(completion.text)
-    return as_answer(completion.text, query)
+    instructions = "\n".join(m["content"] for m in render_manager(prompt, "", ""))
+    return as_answer(completion.text, query, instructions=instructions, shown=notes)
 
 
 __all__ = ["answer_from_unit", "clean_answer", "render_manager"]

@@ -4,12 +4,13 @@ The reader answers from retrieved or whole-document passages; the reasoner is AL
 stage (Li et al., 2024, "ALR^2: A Retrieve-then-Reason Framework for Long-context Question
 Answering"): it sees only the quotes that survived verification, never the document.
 
-Both read the answer phrase out of the reply (`longweave.agents.answers.extract_answer`) and
-return "unknown" for any refusal. When the reader, shown all passages, does not know, it is
-asked again with the best passages one at a time: models use a long context worse than a
-short one and are misled by near-miss passages (Liu et al., 2023, "Lost in the Middle"; Jin
-et al., 2024, "Long-Context LLMs Meet RAG", hard negatives), and a 0.5B instruct model that
-says "unknown" to five passages answers from the one that holds the fact.
+Both read the answer phrase out of the reply (`longweave.agents.answers.extract_answer`)
+and return "unknown" for a refusal and for a reply that only echoes the prompt's own words.
+When the reader, shown all passages, does not know, it is asked again with the best passages
+one at a time: models use a long context worse than a short one and are misled by near-miss
+passages (Liu et al., 2023, "Lost in the Middle"; Jin et al., 2024, "Long-Context LLMs Meet
+RAG", hard negatives). Each re-read costs one short call; RAG and RetrieveThenReason choose
+how many (3 by default).
 
 Deliberately not here: retrieval and quote checking (see `longweave.agents.extractor`).
 """
@@ -21,6 +22,11 @@ from collections.abc import Sequence
 from longweave.agents.answers import UNKNOWN, as_answer
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
+
+
+def instructions_of(prompt: PromptTemplate, **empty: str) -> str:
+    """The prompt's own words: rendered with its inputs left empty."""
+    return "\n".join(m["content"] for m in prompt.render(**empty))
 
 
 def format_passages(passages: Sequence[str]) -> str:
@@ -46,6 +52,7 @@ async def answer_from_passages(
             (empty: one call only).
     """
     answer = UNKNOWN
+    instructions = instructions_of(prompt, context="", query="")
     for shown in [context, *(format_passages([p]) for p in reread)]:
         completion = await llm.complete(
             prompt.render(context=shown, query=query),
@@ -54,7 +61,7 @@ async def answer_from_passages(
             max_tokens=max_tokens,
             temperature=temperature,
         )
-        answer = as_answer(completion.text, query)
+        answer = as_answer(completion.text, query, instructions=instructions, shown=shown)
         if answer != UNKNOWN:
             break
     return answer
@@ -79,7 +86,8 @@ async def reason_over_evidence(
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    return as_answer(completion.text, query)
+    instructions = instructions_of(prompt, evidence="", query="")
+    return as_answer(completion.text, query, instructions=instructions, shown=evidence)
 
 
-__all__ = ["answer_from_passages", "format_passages", "reason_over_evidence"]
+__all__ = ["answer_from_passages", "format_passages", "instructions_of", "reason_over_evidence"]

@@ -7,8 +7,8 @@ Challenges for Long Inputs in RAG", retrieval reordering; Liu et al., 2023, "Los
 Middle"). `RAGIndex` is built once per corpus, reused across questions, and saved to or loaded
 from a folder. Defaults: passages of 256 tokens, top 5, the all-MiniLM-L6-v2 embedder (use
 ``embedder="hash"`` where no model is installed). When the reader does not know from all the
-passages at once, it re-reads the best three one at a time (`answer_from_passages`): a small
-model that says "unknown" with the answer among five passages often answers from one.
+passages at once, it re-reads the best three one at a time (`answer_from_passages`), since
+models read a short context better than a long one (Liu et al., 2023).
 
 Deliberately not here: hybrid (BM25 + dense) retrieval, re-ranking models, and incremental
 updates of a saved index (rebuild it; indexing is fast).

@@ -1,6 +1,6 @@
 import pytest
 
-from longweave.agents.answers import as_answer, extract_answer, is_unknown
+from longweave.agents.answers import as_answer, echoes, extract_answer, is_unknown
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,12 @@ def test_answers_are_not_unknown(reply):
 
 def test_short_refusals_in_other_words():
     assert is_unknown("It is not specified.") and is_unknown("Cannot be determined from this.")
+
+
+def test_an_answer_copied_from_the_instructions_is_an_echo():
+    instructions = "Reply with just the answer: a name, a number or a short phrase."
+    assert echoes("a name", instructions, "If the heap is empty, IndexError is raised.")
+    assert as_answer("A name.", "Q?", instructions=instructions, shown="IndexError") == "unknown"
+    # Words the text shown holds are an answer, even if the instructions hold them too.
+    assert not echoes("a number", instructions, "Set n to a number of intervals.")
+    assert as_answer("IndexError", "Q?", instructions=instructions, shown="IndexError") == "IndexError"

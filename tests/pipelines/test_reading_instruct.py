@@ -42,6 +42,7 @@ def instruct_reader(
     quotes: str = "paraphrased",
     reasoner_knows: bool = True,
     notes: str = "forgetful",
+    echo: bool = False,
 ) -> ScriptedLLM:
     """A scripted small instruct model.
 
@@ -50,6 +51,7 @@ def instruct_reader(
         quotes: "paraphrased" (close, reworded quotes), "invented" (quotes in no source).
         reasoner_knows: False: the reasoner says the evidence does not answer.
         notes: "forgetful": the worker writes notes from its own chunk alone.
+        echo: where it would say "unknown", it echoes the instruction's first words instead.
     """
 
     def respond(messages: list[dict]) -> str:
@@ -84,7 +86,8 @@ def instruct_reader(
         if passages is not None:
             shown = len(re.findall(r"^\[\d+\] ", passages, re.M)) or 1
             if shown > passages_at_once:
-                return "unknown"
+                instruction = text.split("</question>", 1)[1].split()
+                return " ".join(instruction[:3]) if echo else "unknown"
             return chatty(solve(question, passages))
         return "unknown"
 
@@ -107,6 +110,13 @@ def test_rag_rereads_the_best_passages_alone_when_the_model_says_unknown(one_hop
     for call, passage in zip(readers[1:], best, strict=False):
         shown = call.messages[-1]["content"]
         assert passage.text.strip() in shown and "[2]" not in shown
+
+
+def test_an_answer_echoing_the_instructions_counts_as_not_knowing(one_hop):
+    result = RAG(instruct_reader(echo=True), embedder="hash").run(one_hop.document, one_hop.question)
+    first = result.trace.by_role("reader")[0]
+    assert first.text.split()[0] in first.messages[-1]["content"].split("</question>")[1]
+    assert result.answer == one_hop.answer and len(result.trace.by_role("reader")) >= 2
 
 
 def test_rag_still_says_unknown_when_no_passage_holds_the_fact(one_hop):
