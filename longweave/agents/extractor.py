@@ -25,6 +25,13 @@ from longweave.prompts import PromptTemplate
 
 _FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 _BULLET = re.compile(r"^\s*(?:>+|[-*•]|\d+[.)])\s*")
+# A passage marker the model copied with its quote: "[3] ...", "Passage 3: ...".
+_MARKER = re.compile(r"^(?:\[\d+\]|\(\d+\)|passage\s+\d+\s*[:.)-])\s*", re.I)
+_TOKEN = re.compile(r"\w+")
+_STOP = set(
+    "a an the of for in on at to by and or is are was were be been it its this that these those as "
+    "with from into than then there which who what when where if not no can may will".split()
+)
 _PUNCT = "\"'.,;:!?()[]{}"
 _NONE = {"none", "(none)", "n/a", "no quotes", "nothing"}
 
@@ -67,7 +74,7 @@ def parse_quotes(reply: str) -> list[str]:
     marked = [line for line in lines if line.lstrip().startswith(">")]
     quotes = []
     for line in marked or lines:
-        text = _BULLET.sub("", line).strip()
+        text = _MARKER.sub("", _BULLET.sub("", line).strip()).strip()
         if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'“”":
             text = text[1:-1].strip()
         if text and text.lower().rstrip(".") not in _NONE and text.lower() not in ("quotes:",):
@@ -96,6 +103,32 @@ def _normalize(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+def _stem(word: str) -> str:
+    """A crude stem, so "raises" meets "raised": common English suffixes off longer words."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _is_key(word: str) -> bool:
+    return any(c.isdigit() or c.isupper() for c in word)
+
+
+def _sentence_bounds(text: str, a: int, b: int, reach: int = 300) -> tuple[int, int]:
+    """[a, b) widened to the sentences it touches (within `reach` characters either side)."""
+    lo = max(0, a - reach)
+    starts = [text.rfind(sep, lo, a) for sep in (". ", ".\n", "\n\n", "? ", "! ")]
+    found = [s for s in starts if s >= 0]
+    start = max(found) + 2 if found else (0 if a <= reach else a)
+    ends = [text.find(sep, b, b + reach) for sep in (". ", ".\n", "\n\n", "? ", "! ")]
+    found = [e for e in ends if e >= 0]
+    end = min(found) + 1 if found else (len(text) if len(text) - b <= reach else b)
+    while start < a and text[start].isspace():
+        start += 1
+    return start, max(end, b)
+
+
 def _key_words(quote: str) -> set[str]:
     """Words a fuzzy match may not change: those with a digit or a capital (past the first word)."""
     words = [w.strip(_PUNCT) for w in quote.translate(_FOLD).split()]
@@ -109,13 +142,27 @@ class QuoteVerifier:
         segments: (passage text, its start offset in the source) for each passage shown.
         threshold: the least similarity a fuzzy match needs.
         locate: maps a source offset to (source name, offset); default names nothing.
+        repair: off (None) by default. When set, a quote no match finds is mapped to the
+            sentences of the passages that hold the largest share of its content words, if
+            that share is at least `repair` and they contain every number and name the quote
+            has; those sentences, as the source writes them, become the evidence
+            (match "repaired"). For small models, whose quotes are close paraphrases.
     """
 
-    def __init__(self, segments: Sequence[tuple[str, int]], *, threshold: float = 0.9, locate=None) -> None:
+    def __init__(
+        self,
+        segments: Sequence[tuple[str, int]],
+        *,
+        threshold: float = 0.9,
+        locate=None,
+        repair: float | None = None,
+    ) -> None:
         self.segments = list(segments)
         self.threshold = threshold
+        self.repair = repair
         self._locate = locate
         self._normalized: list[tuple[str, list[int]]] | None = None
+        self._tokens: list[list[tuple[str, int, int]]] | None = None
 
     def _name(self, offset: int) -> str:
         return self._locate(offset)[0] if self._locate else ""
@@ -148,15 +195,51 @@ class QuoteVerifier:
             if score > best[0]:
                 best = (score, seg, a, b)
         score, seg, a, b = best
+        reason = "not found in the passages shown to the model"
         if seg >= 0 and score >= self.threshold:
             norm, where = self._normalized[seg]
             found = {w.strip(_PUNCT) for w in norm[a:b].split(" ")}
             changed = sorted(k for k in _key_words(q) if k not in found)
-            if changed:
-                reason = f"a near match changes names or numbers ({', '.join(changed)})"
-                return DroppedQuote(quote, reason, round(score, 4))
-            return self._evidence(quote, seg, where[a], where[b - 1] + 1, "fuzzy", score)
-        return DroppedQuote(quote, "not found in the passages shown to the model", round(score, 4))
+            if not changed:
+                return self._evidence(quote, seg, where[a], where[b - 1] + 1, "fuzzy", score)
+            reason = f"a near match changes names or numbers ({', '.join(changed)})"
+        repaired = self._repaired(quote) if self.repair is not None else None
+        return repaired or DroppedQuote(quote, reason, round(score, 4))
+
+    def _repaired(self, quote: str) -> Evidence | None:
+        """The sentences holding most of the quote's content words, names and numbers kept."""
+        words = [m[0].lower() for m in _TOKEN.finditer(quote.translate(_FOLD))]
+        want = {_stem(w) for w in words if w not in _STOP}
+        if len(want) < 3:
+            return None
+        keys = {m[0].lower() for m in list(_TOKEN.finditer(quote.translate(_FOLD)))[1:] if _is_key(m[0])}
+        if self._tokens is None:
+            self._tokens = [
+                [(_stem(m[0].lower()), m.start(), m.end()) for m in _TOKEN.finditer(text.translate(_FOLD))]
+                for text, _ in self.segments
+            ]
+        width = max(len(want), len(words) * 3 // 2 + 2)
+        best: tuple[float, int, int, int] = (0.0, 0, -1, -1)  # (share, -span, seg, first token)
+        for seg, tokens in enumerate(self._tokens):
+            for i in range(len(tokens)):
+                if tokens[i][0] not in want:
+                    continue
+                window = tokens[i : i + width]
+                hit = [j for j, t in enumerate(window) if t[0] in want]
+                share = len({window[j][0] for j in hit}) / len(want)
+                candidate = (share, -hit[-1], seg, i)
+                if candidate > best:
+                    best = candidate
+        share, span, seg, first = best
+        if seg < 0 or share < self.repair:
+            return None
+        tokens = self._tokens[seg][first : first - span + 1]
+        text = self.segments[seg][0]
+        span_text = text[tokens[0][1] : tokens[-1][2]].translate(_FOLD)
+        if keys - {m[0].lower() for m in _TOKEN.finditer(span_text)}:
+            return None
+        a, b = _sentence_bounds(text, tokens[0][1], tokens[-1][2])
+        return self._evidence(quote, seg, a, b, "repaired", share)
 
     @staticmethod
     def _fuzzy(nq: str, norm: str) -> tuple[float, int, int]:

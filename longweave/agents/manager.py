@@ -1,11 +1,13 @@
 """The Chain-of-Agents manager: answers (or summarises) from the last communication unit alone.
 
 The manager never sees the source; only CU_l, the last worker's notes (Zhang et al., 2024).
+With a question, the answer phrase is read out of its reply (`longweave.agents.answers`).
 Deliberately not here: any access to chunks, which would break that contract.
 """
 
 from __future__ import annotations
 
+from longweave.agents.answers import as_answer
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
 
@@ -36,7 +38,7 @@ async def answer_from_unit(
     temperature: float = 0.0,
     trace: Trace | None = None,
 ) -> str:
-    """The manager's answer (or final summary) from the last CU."""
+    """The manager's answer phrase ("unknown" for a refusal), or the final summary, from the last CU."""
     completion = await llm.complete(
         render_manager(prompt, notes, query),
         role="manager",
@@ -44,7 +46,10 @@ async def answer_from_unit(
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    return clean_answer(completion.text)
+    if query is None:
+        return clean_answer(completion.text)
+    instructions = "\n".join(m["content"] for m in render_manager(prompt, "", ""))
+    return as_answer(completion.text, query, instructions=instructions, shown=notes)
 
 
 __all__ = ["answer_from_unit", "clean_answer", "render_manager"]

@@ -4,6 +4,14 @@ The reader answers from retrieved or whole-document passages; the reasoner is AL
 stage (Li et al., 2024, "ALR^2: A Retrieve-then-Reason Framework for Long-context Question
 Answering"): it sees only the quotes that survived verification, never the document.
 
+Both read the answer phrase out of the reply (`longweave.agents.answers.extract_answer`)
+and return "unknown" for a refusal and for a reply that only echoes the prompt's own words.
+When the reader, shown all passages, does not know, it is asked again with the best passages
+one at a time: models use a long context worse than a short one and are misled by near-miss
+passages (Liu et al., 2023, "Lost in the Middle"; Jin et al., 2024, "Long-Context LLMs Meet
+RAG", hard negatives). Each re-read costs one short call; RAG and RetrieveThenReason choose
+how many (3 by default).
+
 Deliberately not here: retrieval and quote checking (see `longweave.agents.extractor`).
 """
 
@@ -11,9 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from longweave.agents.manager import clean_answer
+from longweave.agents.answers import UNKNOWN, as_answer
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
+
+
+def instructions_of(prompt: PromptTemplate, **empty: str) -> str:
+    """The prompt's own words: rendered with its inputs left empty."""
+    return "\n".join(m["content"] for m in prompt.render(**empty))
 
 
 def format_passages(passages: Sequence[str]) -> str:
@@ -30,16 +43,28 @@ async def answer_from_passages(
     max_tokens: int,
     temperature: float = 0.0,
     trace: Trace | None = None,
+    reread: Sequence[str] = (),
 ) -> str:
-    """The reader: answer `query` from `context` (retrieved passages or the whole document)."""
-    completion = await llm.complete(
-        prompt.render(context=context, query=query),
-        role="reader",
-        trace=trace,
-        max_tokens=max_tokens,
-        temperature=temperature,
-    )
-    return clean_answer(completion.text)
+    """The reader: answer `query` from `context` (retrieved passages or the whole document).
+
+    Args:
+        reread: passages, best first, to show one at a time while the answer is "unknown"
+            (empty: one call only).
+    """
+    answer = UNKNOWN
+    instructions = instructions_of(prompt, context="", query="")
+    for shown in [context, *(format_passages([p]) for p in reread)]:
+        completion = await llm.complete(
+            prompt.render(context=shown, query=query),
+            role="reader",
+            trace=trace,
+            max_tokens=max_tokens,
+            temperature=temperature,
+        )
+        answer = as_answer(completion.text, query, instructions=instructions, shown=shown)
+        if answer != UNKNOWN:
+            break
+    return answer
 
 
 async def reason_over_evidence(
@@ -52,7 +77,7 @@ async def reason_over_evidence(
     temperature: float = 0.0,
     trace: Trace | None = None,
 ) -> str:
-    """ALR^2 stage two: answer from the verified quotes alone."""
+    """ALR^2 stage two: answer from the verified quotes alone ("unknown" for a refusal)."""
     evidence = "\n".join(f"- {q}" for q in quotes) if quotes else "(no evidence was found)"
     completion = await llm.complete(
         prompt.render(evidence=evidence, query=query),
@@ -61,7 +86,8 @@ async def reason_over_evidence(
         max_tokens=max_tokens,
         temperature=temperature,
     )
-    return clean_answer(completion.text)
+    instructions = instructions_of(prompt, evidence="", query="")
+    return as_answer(completion.text, query, instructions=instructions, shown=evidence)
 
 
-__all__ = ["answer_from_passages", "format_passages", "reason_over_evidence"]
+__all__ = ["answer_from_passages", "format_passages", "instructions_of", "reason_over_evidence"]

@@ -3,7 +3,7 @@
 from longweave.eval.constraints import Constraint, ConstraintReport, Task, check_constraints, generate_task
 from longweave.eval.length import length_score
 from longweave.eval.needles import Needle, NeedleTask, make_needle_task, needle_suite
-from longweave.eval.qa import exact_match, f1_score, normalize_answer, qa_scores
+from longweave.eval.qa import contains_answer, exact_match, f1_score, normalize_answer, qa_scores
 from longweave.eval.report_tasks import (
     PlantedFact,
     ReportTask,
@@ -24,6 +24,7 @@ __all__ = [
     "Task",
     "check_constraints",
     "citation_precision",
+    "contains_answer",
     "exact_match",
     "f1_score",
     "fact_coverage",

@@ -61,6 +61,32 @@ def f1_score(prediction: str, gold: str | Sequence[str]) -> float:
     return max((_f1(pred, normalize_answer(g).split()) for g in _golds(gold)), default=0.0)
 
 
+def _spaced(text: str) -> str:
+    """Punctuation as word breaks, so "lru_cache(maxsize=None)" holds the words "lru_cache" and "None"."""
+    return normalize_answer("".join(" " if ch in _PUNCT and ch != "_" else ch for ch in text))
+
+
+def contains_answer(prediction: str, gold: str | Sequence[str]) -> float:
+    """1.0 if a normalised gold answer appears in the normalised prediction as whole words.
+
+    Lenient where exact match is strict: "IndexError is raised" contains "IndexError". Words
+    are compared after SQuAD normalisation and again with punctuation read as a word break
+    (for code: "lru_cache(maxsize=None)" contains "None"). It rewards a long reply that happens
+    to hold the phrase, so read it next to F1.
+
+    Example:
+        >>> contains_answer("IndexError is raised", "IndexError"), contains_answer("128 bytes", "12")
+        (1.0, 0.0)
+    """
+    for norm in (normalize_answer, _spaced):
+        pred = norm(prediction).split()
+        for g in _golds(gold):
+            want = norm(g).split()
+            if want and any(pred[i : i + len(want)] == want for i in range(len(pred) - len(want) + 1)):
+                return 1.0
+    return 0.0
+
+
 def qa_scores(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) -> dict[str, float]:
     """Mean exact match and F1 (both in [0, 1]) over paired predictions and gold answers."""
     if len(predictions) != len(golds):
@@ -72,4 +98,4 @@ def qa_scores(predictions: Sequence[str], golds: Sequence[str | Sequence[str]]) 
     }
 
 
-__all__ = ["exact_match", "f1_score", "normalize_answer", "qa_scores"]
+__all__ = ["contains_answer", "exact_match", "f1_score", "normalize_answer", "qa_scores"]

@@ -8,7 +8,10 @@ Middle"). `RAGIndex` is built once per corpus, reused across questions, and save
 from a folder; building it again costs little, since every file's passage vectors are kept in a
 persistent cache keyed by the file's text and the settings (``longweave.memory.index_cache``):
 only new or changed files are embedded. Defaults: passages of 256 tokens, top 5, the
-all-MiniLM-L6-v2 embedder (use ``embedder="hash"`` where no model is installed).
+all-MiniLM-L6-v2 embedder (use ``embedder="hash"`` where no model is installed). When the
+reader does not know from all the passages at once, it re-reads the best three one at a time
+(`answer_from_passages`), since models read a short context better than a long one (Liu et
+al., 2023).
 
 Deliberately not here: hybrid (BM25 + dense) retrieval, re-ranking models, and incremental
 updates of a saved index folder (build again: unchanged files come from the cache).
@@ -274,6 +277,8 @@ class RAG(Pipeline):
             default folder, see `longweave.memory.index_cache`), a folder, an `IndexCache`, or False.
         reorder: put the strongest passages at both ends ([d1, d3, d5, ..., d4, d2]).
         answer_tokens: the answer's output limit.
+        reread: passages (best first) re-read one at a time while the answer is "unknown";
+            0: one call per question.
         temperature: 0 (greedy).
         prompts: override for "reader".
 
@@ -295,6 +300,7 @@ class RAG(Pipeline):
         index_cache: IndexCacheOption = True,
         reorder: bool = True,
         answer_tokens: int = 256,
+        reread: int = 3,
         temperature: float = 0.0,
         prompts: dict[str, PromptOverride] | None = None,
     ) -> None:
@@ -303,7 +309,7 @@ class RAG(Pipeline):
             raise ConfigError(f"top_k must be at least 1 (got {top_k}).")
         self.top_k, self.chunk_tokens, self.reorder = top_k, chunk_tokens, reorder
         self.index_cache = open_index_cache(index_cache)
-        self.answer_tokens, self.temperature = answer_tokens, temperature
+        self.answer_tokens, self.reread, self.temperature = answer_tokens, reread, temperature
         self._embedder_spec = embedder
         self._embedder: Embedder | None = None
         self._graph = None
@@ -363,6 +369,7 @@ class RAG(Pipeline):
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
             trace=run["trace"],
+            reread=[p.text for p in sorted(run["passages"], key=lambda p: p.rank)[: self.reread]],
         )
         return {"answer": answer}
 

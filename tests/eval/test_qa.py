@@ -1,6 +1,6 @@
 import pytest
 
-from longweave.eval.qa import exact_match, f1_score, normalize_answer, qa_scores
+from longweave.eval.qa import contains_answer, exact_match, f1_score, normalize_answer, qa_scores
 
 
 def test_normalisation_follows_squad():
@@ -18,6 +18,17 @@ def test_f1_counts_overlapping_tokens():
     assert f1_score("Oslo", "Oslo") == 1.0
     assert f1_score("Bergen", "Oslo") == 0.0
     assert f1_score("", "") == 1.0 and f1_score("x", "") == 0.0
+
+
+def test_contains_answer_matches_whole_words_of_a_chatty_reply():
+    reply = "Based on the passage, the answer is ember-1234."
+    assert exact_match(reply, "ember-1234") == 0.0 and contains_answer(reply, "ember-1234") == 1.0
+    assert contains_answer("The maxsize is 128.", ["12", "128"]) == 1.0
+    assert contains_answer("The maxsize is 128.", "12") == 0.0  # not inside a longer number
+    assert contains_answer("Mersenne Twister", "the Mersenne Twister") == 1.0  # articles dropped
+    assert contains_answer("anything", "") == 0.0
+    assert contains_answer("lru_cache(maxsize=None)", "None") == 1.0  # code: punctuation breaks words
+    assert contains_answer("lru_cache(maxsize=None)", "lru_cache") == 1.0
 
 
 def test_qa_scores_average_and_check_lengths():

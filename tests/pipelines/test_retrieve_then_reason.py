@@ -57,18 +57,26 @@ def test_evidence_names_its_file():
 
 def test_graph_shape():
     mermaid = RetrieveThenReason(rule_reader(), embedder="hash").graph.get_graph().draw_mermaid()
-    assert "extract --> verify" in mermaid and "verify --> reason" in mermaid
+    assert "extract --> verify" in mermaid and "verify -.-> reason" in mermaid
+    assert "verify -.-> read" in mermaid and "reason -.-> read" in mermaid and "read --> __end__" in mermaid
 
 
-def test_no_verified_evidence_means_unknown_without_a_reasoner_call():
+def test_no_verified_evidence_means_the_reader_answers_from_the_text_not_the_reasoner():
     from longweave.llm import ScriptedLLM
 
-    llm = ScriptedLLM(rules=[(r"<document>", "> The moon is made of cheese.")])
+    llm = ScriptedLLM(
+        rules=[
+            (r"<document>", "> The moon is made of cheese."),
+            (r"<passages>.*Grass is green.*</passages>", "unknown"),
+        ]
+    )
     result = RetrieveThenReason(llm, embedder="hash").run(
         "The sky is blue. Grass is green.", "What is the moon?"
     )
+    # Reasoning over nothing invites invention: the reasoner is never called without evidence;
+    # the reader sees the real text instead, and here it does not know either.
     assert result.answer == "unknown" and result.evidence == [] and len(result.dropped) == 1
-    assert len(llm.calls) == 1 and result.trace.by_role("reasoner") == []
+    assert result.trace.by_role("reasoner") == [] and len(result.trace.by_role("reader")) == 1
 
 
 def test_retrieval_reuses_the_index_cache(tmp_path):
