@@ -17,6 +17,7 @@ Deliberately not here: quality judgements (they need a judge model).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
@@ -35,8 +36,14 @@ _FUNCTION_WORDS = {
 
 def prompt_echoes(text: str, prompts: tuple[str, ...] = WRITING_PROMPTS) -> list[str]:
     """The sentences and lines of `text` that copy the packaged `prompts`' wording."""
-    scaffold = prompt_ngrams(*(load_prompt(p) for p in prompts))
+    scaffold = _scaffold(prompts)
     return plan_lines(text) + [s for s in split_sentences(text) if is_echo(s, scaffold)]
+
+
+@functools.lru_cache(maxsize=8)
+def _scaffold(prompts: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    """The prompts' word runs, read from their files once per set (a benchmark checks every row)."""
+    return prompt_ngrams(*(load_prompt(p) for p in prompts))
 
 
 def repeated_passages(text: str, min_words: int = 8) -> list[str]:
