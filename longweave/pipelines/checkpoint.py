@@ -21,8 +21,15 @@ text instead of writing it twice.
     >>> asyncio.run(demo())
     'Roses are red.'
 
-Deliberately not here: what the keys mean (each pipeline names its own), and garbage
-collection of old runs (delete the file, or `TextStore.delete_run`).
+The same file (or Postgres database) also holds the ledger of a batch run (`lw_items`): one
+row per input with its status, the worker holding it and until when, and its finished record.
+A worker takes an item with one atomic upsert (`TextStore.lease`), so workers in several
+processes or on several machines never run the same item at once, and a finished item is
+never taken again. `open_checkpoint` accepts a ``postgresql://`` URL for that case (LangGraph's
+Postgres saver plus `longweave.pipelines.checkpoint_postgres.PostgresTextStore`).
+
+Deliberately not here: what the keys mean (each pipeline names its own), garbage collection of
+old runs (delete the file, or `TextStore.delete_run`), and scheduling (``pipelines/batch.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +63,29 @@ CREATE TABLE IF NOT EXISTS lw_texts (
     updated REAL NOT NULL,
     PRIMARY KEY (run_id, key)
 );
+CREATE TABLE IF NOT EXISTS lw_items (
+    batch_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    until REAL NOT NULL,
+    record TEXT,
+    updated REAL NOT NULL,
+    PRIMARY KEY (batch_id, item_id)
+);
+"""
+
+# An item is taken when it is new, when its lease ran out or is the taker's own (a resume in the
+# same worker), when the caller names its holder as dead, or, asked to, when it failed before.
+_LEASE = """
+INSERT INTO lw_items (batch_id, item_id, position, status, owner, until, record, updated)
+VALUES (?, ?, ?, 'running', ?, ?, NULL, ?)
+ON CONFLICT (batch_id, item_id) DO UPDATE SET
+    status = 'running', owner = excluded.owner, until = excluded.until, updated = excluded.updated
+WHERE (lw_items.status = 'running'
+       AND (lw_items.until < ? OR lw_items.owner = excluded.owner OR lw_items.owner = ?))
+   OR (lw_items.status = 'failed' AND ?)
 """
 
 
@@ -69,14 +99,18 @@ def fingerprint(*parts: object) -> str:
 
 
 class TextStore:
-    """Text and run metadata in SQLite, keyed by ``(run_id, key)``.
+    """Text and run metadata in SQLite, keyed by ``(run_id, key)``; the batch ledger beside them.
 
-    Safe to use from several threads (one connection behind a lock). Every `put` commits, so
-    what returned is on disk even if the process is killed the next instant.
+    Safe to use from several threads (one connection behind a lock). Every write commits, so
+    what returned is on disk even if the process is killed the next instant. The SQL here is
+    the common subset of SQLite and PostgreSQL (``?`` placeholders are translated by
+    subclasses), so `PostgresTextStore` only opens another connection.
 
     Args:
         path: the SQLite file, or None / ":memory:" for a store that lives in this process only.
     """
+
+    _order = "rowid"  # "in the order first written": SQLite's rowid; Postgres adds a column
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = None if path in (None, ":memory:") else Path(path)
@@ -86,12 +120,31 @@ class TextStore:
             )
             if self.path:
                 self._conn.execute("PRAGMA journal_mode=WAL")
+                # WAL with synchronous=NORMAL survives a killed process (what resuming is for);
+                # only a power cut can lose the last commits, and it halves the cost per write.
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise ConfigError(
                 f"cannot use {path} as a checkpoint: {exc}; give a new path or an existing checkpoint file."
             ) from exc
         self._lock = threading.Lock()
+
+    def _sql(self, sql: str) -> str:
+        """`sql` in this database's placeholder style (SQLite's ``?`` here)."""
+        return sql
+
+    def _execute(self, sql: str, params: tuple = ()) -> int:
+        """Run one writing statement in its own transaction; the number of rows it changed."""
+        with self._lock, self._conn:
+            return self._conn.execute(self._sql(sql), params).rowcount
+
+    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return list(self._conn.execute(self._sql(sql), params).fetchall())
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path else "an in-memory checkpoint"
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -105,22 +158,19 @@ class TextStore:
                 which, so the user can pick another checkpoint path or delete this one.
         """
         fp = fingerprint(meta)
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT fingerprint, meta FROM lw_runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
-            if row is None:
-                with self._conn:
-                    self._conn.execute(
-                        "INSERT INTO lw_runs VALUES (?, ?, ?, ?)",
-                        (run_id, fp, json.dumps(meta, ensure_ascii=False, default=str), time.time()),
-                    )
-                return True
+        inserted = self._execute(  # one statement: two workers claiming at once cannot both insert
+            "INSERT INTO lw_runs (run_id, fingerprint, meta, created) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (run_id) DO NOTHING",
+            (run_id, fp, json.dumps(meta, ensure_ascii=False, default=str), time.time()),
+        )
+        if inserted:
+            return True
+        row = self._query("SELECT fingerprint, meta FROM lw_runs WHERE run_id = ?", (run_id,))[0]
         if row[0] == fp:
             return False
         stored = json.loads(row[1])
         differs = sorted(k for k in set(stored) | set(meta) if stored.get(k) != meta.get(k))
-        where = f"checkpoint {self.path}" if self.path else "this store"
+        where = f"checkpoint {self}" if self.path or type(self) is not TextStore else "this store"
         shown = _preview(stored.get("instruction")) if "instruction" in stored else ""
         raise InputError(
             f"{where} already holds a {what} with a different {', '.join(differs)}"
@@ -130,31 +180,27 @@ class TextStore:
 
     def meta(self, run_id: str) -> dict | None:
         """The metadata `claim` stored for `run_id`, or None."""
-        with self._lock:
-            row = self._conn.execute("SELECT meta FROM lw_runs WHERE run_id = ?", (run_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        rows = self._query("SELECT meta FROM lw_runs WHERE run_id = ?", (run_id,))
+        return json.loads(rows[0][0]) if rows else None
 
     def update_meta(self, run_id: str, **values: object) -> None:
         """Merge `values` into the run's metadata (progress notes, stats); not part of the fingerprint."""
-        with self._lock, self._conn:
-            row = self._conn.execute("SELECT meta FROM lw_runs WHERE run_id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise KeyError(f"no run {run_id!r}; claim it first")
-            merged = {**json.loads(row[0]), **values}
-            self._conn.execute(
-                "UPDATE lw_runs SET meta = ? WHERE run_id = ?",
-                (json.dumps(merged, ensure_ascii=False, default=str), run_id),
-            )
+        stored = self.meta(run_id)
+        if stored is None:
+            raise KeyError(f"no run {run_id!r}; claim it first")
+        merged = {**stored, **values}
+        self._execute(
+            "UPDATE lw_runs SET meta = ? WHERE run_id = ?",
+            (json.dumps(merged, ensure_ascii=False, default=str), run_id),
+        )
 
     def runs(self) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._conn.execute("SELECT run_id FROM lw_runs ORDER BY created")]
+        return [r[0] for r in self._query("SELECT run_id FROM lw_runs ORDER BY created")]
 
     def delete_run(self, run_id: str) -> None:
         """Forget a run's texts and metadata (LangGraph's checkpoints are the saver's to delete)."""
-        with self._lock, self._conn:
-            self._conn.execute("DELETE FROM lw_texts WHERE run_id = ?", (run_id,))
-            self._conn.execute("DELETE FROM lw_runs WHERE run_id = ?", (run_id,))
+        self._execute("DELETE FROM lw_texts WHERE run_id = ?", (run_id,))
+        self._execute("DELETE FROM lw_runs WHERE run_id = ?", (run_id,))
 
     # -- texts ---------------------------------------------------------------------------
 
@@ -162,35 +208,121 @@ class TextStore:
         """Store `text` under ``(run_id, key)``, replacing what was there; committed on return."""
         if not isinstance(text, str):
             raise TypeError(f"TextStore holds str, got {type(text).__name__}")
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT INTO lw_texts VALUES (?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET "
-                "text = excluded.text, updated = excluded.updated",
-                (run_id, key, text, time.time()),
-            )
+        self._execute(
+            "INSERT INTO lw_texts (run_id, key, text, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET text = excluded.text, updated = excluded.updated",
+            (run_id, key, text, time.time()),
+        )
 
     def get(self, run_id: str, key: str, default: str | None = None) -> str | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT text FROM lw_texts WHERE run_id = ? AND key = ?", (run_id, key)
-            ).fetchone()
-        return row[0] if row else default
+        rows = self._query("SELECT text FROM lw_texts WHERE run_id = ? AND key = ?", (run_id, key))
+        return rows[0][0] if rows else default
 
     def has(self, run_id: str, key: str) -> bool:
         return self.get(run_id, key) is not None
 
     def keys(self, run_id: str, prefix: str = "") -> list[str]:
         """Keys of `run_id` starting with `prefix`, in the order they were first written."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key FROM lw_texts WHERE run_id = ? AND substr(key, 1, ?) = ? ORDER BY rowid",
-                (run_id, len(prefix), prefix),
-            ).fetchall()
+        rows = self._query(
+            "SELECT key FROM lw_texts WHERE run_id = ? AND substr(key, 1, ?) = ? ORDER BY " + self._order,
+            (run_id, len(prefix), prefix),
+        )
         return [r[0] for r in rows]
 
     def delete(self, run_id: str, key: str) -> None:
-        with self._lock, self._conn:
-            self._conn.execute("DELETE FROM lw_texts WHERE run_id = ? AND key = ?", (run_id, key))
+        self._execute("DELETE FROM lw_texts WHERE run_id = ? AND key = ?", (run_id, key))
+
+    # -- the batch ledger ----------------------------------------------------------------
+
+    def lease(
+        self,
+        batch_id: str,
+        item_id: str,
+        position: int,
+        owner: str,
+        seconds: float,
+        *,
+        retry_failed: bool = False,
+        dead_owner: str = "",
+    ) -> tuple[str, str]:
+        """Take item `item_id` of `batch_id` for `owner` for `seconds`, atomically.
+
+        Args:
+            position: the item's place in the input, the order records are read back in.
+            retry_failed: take an item that failed before, too.
+            dead_owner: a holder the caller knows is dead (its process is gone): take over
+                its lease at once instead of waiting for it to run out.
+
+        Returns:
+            ``("taken", owner)``, or the item's status and holder when it is not taken:
+            ``("done", ...)``, ``("failed", ...)`` or ``("running", other_owner)``.
+        """
+        now = time.time()
+        taken = self._execute(
+            _LEASE,
+            (batch_id, item_id, position, owner, now + seconds, now, now, dead_owner, bool(retry_failed)),
+        )
+        if taken:
+            return "taken", owner
+        rows = self._query(
+            "SELECT status, owner FROM lw_items WHERE batch_id = ? AND item_id = ?", (batch_id, item_id)
+        )
+        return (rows[0][0], rows[0][1]) if rows else ("running", "")
+
+    def renew(self, batch_id: str, owner: str, seconds: float) -> int:
+        """Extend every lease `owner` holds in `batch_id` by `seconds` from now; how many it holds."""
+        return self._execute(
+            "UPDATE lw_items SET until = ? WHERE batch_id = ? AND owner = ? AND status = 'running'",
+            (time.time() + seconds, batch_id, owner),
+        )
+
+    def release(self, batch_id: str, item_id: str, owner: str) -> None:
+        """Give an unfinished item back (its lease ends now), e.g. when the run is interrupted."""
+        self._execute(
+            "UPDATE lw_items SET until = 0 WHERE batch_id = ? AND item_id = ? AND owner = ? "
+            "AND status = 'running'",
+            (batch_id, item_id, owner),
+        )
+
+    def finish(self, batch_id: str, item_id: str, owner: str, status: str, record: dict) -> bool:
+        """Store the item's `record` with `status` ("done" or "failed") if `owner` still holds it.
+
+        Returns False when another worker took the item over (this worker's lease ran out):
+        its record is then not written, so no item is recorded twice.
+        """
+        if status not in ("done", "failed"):
+            raise ValueError(f"status must be 'done' or 'failed', not {status!r}")
+        return bool(
+            self._execute(
+                "UPDATE lw_items SET status = ?, record = ?, until = 0, updated = ? "
+                "WHERE batch_id = ? AND item_id = ? AND owner = ? AND status = 'running'",
+                (status, json.dumps(record, ensure_ascii=False), time.time(), batch_id, item_id, owner),
+            )
+        )
+
+    def item_states(self, batch_id: str) -> dict[str, tuple[str, str, float]]:
+        """``{item_id: (status, owner, lease_until)}`` for every item of `batch_id` seen so far."""
+        rows = self._query(
+            "SELECT item_id, status, owner, until FROM lw_items WHERE batch_id = ?", (batch_id,)
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def records(self, batch_id: str, page: int = 200) -> Iterator[dict]:
+        """The finished and failed records of `batch_id`, in input order, read a page at a time
+        (a batch of thousands of long texts is never held in memory at once)."""
+        last: tuple[int, str] = (-1, "")
+        while True:
+            rows = self._query(
+                "SELECT position, item_id, record FROM lw_items WHERE batch_id = ? "
+                "AND status IN ('done', 'failed') AND (position > ? OR (position = ? AND item_id > ?)) "
+                "ORDER BY position, item_id LIMIT ?",
+                (batch_id, last[0], last[0], last[1], page),
+            )
+            for position, item_id, record in rows:
+                last = (position, item_id)
+                yield json.loads(record)
+            if len(rows) < page:
+                return
 
     def close(self) -> None:
         with self._lock:
@@ -207,34 +339,63 @@ class TextStore:
 class Checkpoint:
     """The two halves of a checkpoint: LangGraph's saver (graph state) and the text store.
 
+    An open `Checkpoint` can be given to a pipeline as its ``checkpoint``: its runs then share
+    it instead of opening the file once each (a batch of thousands of runs does this).
+
     Attributes:
         saver: pass to ``builder.compile(checkpointer=...)``; use ``{"configurable":
             {"thread_id": run_id}}`` as the run config.
         store: the text, keyed by the same run id.
-        path: the SQLite file, or None when nothing outlives the process.
+        path: the SQLite file, or None when nothing outlives the process or it is in Postgres.
+        url: the ``postgresql://`` URL, for a checkpoint in Postgres.
     """
 
     saver: BaseCheckpointSaver
     store: TextStore
     path: Path | None = None
+    url: str | None = None
+
+    def __str__(self) -> str:
+        return str(self.path or (_redact(self.url) if self.url else "an in-memory checkpoint"))
+
+
+CheckpointTarget = str | Path | Checkpoint | None
+
+
+def is_postgres(target: object) -> bool:
+    """Whether `target` names a Postgres database (``postgresql://`` or ``postgres://``)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 @asynccontextmanager
-async def open_checkpoint(path: str | Path | None) -> AsyncIterator[Checkpoint]:
-    """Open (or create) a checkpoint file holding graph checkpoints and run text.
+async def open_checkpoint(path: CheckpointTarget) -> AsyncIterator[Checkpoint]:
+    """Open (or create) a checkpoint holding graph checkpoints and run text.
 
     Args:
-        path: the SQLite file; None keeps everything in memory (a run that cannot resume).
+        path: the SQLite file; a ``postgresql://`` URL (LangGraph's Postgres saver and a
+            Postgres text store, shared by workers on several machines; needs
+            ``pip install "longweave[postgres]"``); an already open `Checkpoint`, used as it is
+            and left open; or None, which keeps everything in memory (a run that cannot resume).
 
     Raises:
-        ConfigError: the path is a directory, its folder does not exist, or it is not SQLite.
+        ConfigError: the path is a directory, its folder does not exist, or it is not SQLite;
+            the Postgres server cannot be reached or its extra is not installed.
     """
+    if isinstance(path, Checkpoint):
+        yield path
+        return
     if path is None:
         store = TextStore(None)
         try:
             yield Checkpoint(InMemorySaver(), store, None)
         finally:
             store.close()
+        return
+    if is_postgres(path):
+        from longweave.pipelines.checkpoint_postgres import open_postgres
+
+        async with open_postgres(str(path)) as cp:
+            yield cp
         return
     path = Path(path)
     if path.is_dir():
@@ -243,12 +404,17 @@ async def open_checkpoint(path: str | Path | None) -> AsyncIterator[Checkpoint]:
         raise ConfigError(
             f"the folder of the checkpoint {path} does not exist; create it or pick another path."
         )
+    import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     store = TextStore(path)
     try:
-        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        async with aiosqlite.connect(str(path)) as conn:
             try:
+                # As the text store: WAL, and no fsync per commit (a killed process loses nothing).
+                await conn.execute("PRAGMA journal_mode=WAL")
+                await conn.execute("PRAGMA synchronous=NORMAL")
+                saver = AsyncSqliteSaver(conn)
                 await saver.setup()
             except Exception as exc:  # aiosqlite raises sqlite3.DatabaseError for non-SQLite files
                 raise ConfigError(f"cannot use {path} as a checkpoint: {exc}.") from exc
@@ -257,9 +423,16 @@ async def open_checkpoint(path: str | Path | None) -> AsyncIterator[Checkpoint]:
         store.close()
 
 
+def _redact(url: str) -> str:
+    """`url` without its password, for messages."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
 def _preview(text: object, limit: int = 60) -> str:
     s = " ".join(str(text).split())
     return repr(s if len(s) <= limit else s[: limit - 3] + "...")
 
 
-__all__ = ["Checkpoint", "TextStore", "fingerprint", "open_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointTarget", "TextStore", "fingerprint", "is_postgres", "open_checkpoint"]
