@@ -46,6 +46,7 @@ from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 from longweave.errors import ConfigError, InputError
 
@@ -404,23 +405,53 @@ async def open_checkpoint(path: CheckpointTarget) -> AsyncIterator[Checkpoint]:
         raise ConfigError(
             f"the folder of the checkpoint {path} does not exist; create it or pick another path."
         )
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
     store = TextStore(path)
     try:
-        async with aiosqlite.connect(str(path)) as conn:
-            try:
-                # As the text store: WAL, and no fsync per commit (a killed process loses nothing).
-                await conn.execute("PRAGMA journal_mode=WAL")
-                await conn.execute("PRAGMA synchronous=NORMAL")
-                saver = AsyncSqliteSaver(conn)
-                await saver.setup()
-            except Exception as exc:  # aiosqlite raises sqlite3.DatabaseError for non-SQLite files
-                raise ConfigError(f"cannot use {path} as a checkpoint: {exc}.") from exc
-            yield Checkpoint(saver, store, path)
+        saver = _SharedSqliteSaver(store)
+        try:
+            saver.setup()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"cannot use {path} as a checkpoint: {exc}.") from exc
+        yield Checkpoint(saver, store, path)
     finally:
         store.close()
+
+
+class _SharedSqliteSaver(SqliteSaver):
+    """LangGraph's `SqliteSaver` on the text store's own connection and lock, with its async
+    methods run in place.
+
+    Why not `AsyncSqliteSaver`: it keeps a second connection in a thread of its own and commits
+    in a second await after each write. When several runs share a checkpoint (a batch), one
+    run's node could write text while another's checkpoint write waited on the event loop for
+    its commit: the text store then held the loop, waiting for SQLite's lock that the saver
+    held, until "database is locked". On one connection behind one lock, every write is a short
+    transaction done before the next starts (a fraction of a millisecond, no fsync in WAL with
+    synchronous=NORMAL), so running them on the loop costs less than a hop to a thread.
+    """
+
+    def __init__(self, store: TextStore) -> None:
+        super().__init__(store._conn)
+        self.lock = store._lock
+
+    async def aget_tuple(self, config):
+        return self.get_tuple(config)
+
+    async def alist(self, config, *, filter=None, before=None, limit=None):  # noqa: A002 - LangGraph's name
+        for item in self.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(self, config, checkpoint, metadata, new_versions):
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(self, config, writes, task_id, task_path=""):
+        return self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id):
+        return self.delete_thread(thread_id)
+
+    async def aget_delta_channel_history(self, *, config, channels):
+        return self.get_delta_channel_history(config=config, channels=channels)
 
 
 def _redact(url: str) -> str:
