@@ -8,6 +8,7 @@ from longweave.llm.base import LLM
 SPEC_FORMS = (
     "openai:MODEL (OpenAI API, key from OPENAI_API_KEY)",
     "openai:MODEL@http://HOST:PORT/v1 (any OpenAI-compatible server)",
+    "openai:MODEL@URL1,URL2,... (several servers of one model, e.g. vLLM replicas: fewest in flight)",
     "vllm:MODEL (vLLM in-process, GPU)",
     "hf:MODEL_OR_PATH (transformers)",
     "gguf:PATH (llama.cpp)",
@@ -55,6 +56,10 @@ def load_llm(spec: str | LLM, **options) -> LLM:
             model, url = rest, None
         if not model:
             raise ConfigError(_unknown(spec))
+        if url is not None and "," in url:
+            from longweave.llm.pool import EndpointPool
+
+            return EndpointPool(model, url.split(","), **options)
         return OpenAICompatible(model, base_url=url, **options)
     if kind == "vllm":
         from longweave.llm.vllm_engine import VLLMEngine
