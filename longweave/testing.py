@@ -6,6 +6,12 @@ timeouts, status codes, headers. Its behaviour per request is scripted: a reply,
 latency, an HTTP error with headers (429 + Retry-After, 500...), or a stall longer than any
 timeout. It binds 127.0.0.1 on a free port and never talks to anything else.
 
+`scripted_responder(llm)` answers each request with a `ScriptedLLM`'s reply (a rule-based
+writer behind real HTTP). ``python -m longweave.testing --count 4 --latency 0.1 --model
+examples/rule_models.py:rule_writer`` serves such servers in a process of their own (what the
+batch tests and benchmark kill, and what keeps their CPU out of the measured process); it
+prints one URL a line, then serves until killed.
+
 Example:
     >>> with FakeOpenAIServer(lambda req, n: Reply("pong")) as server:  # doctest: +SKIP
     ...     llm = load_llm(f"openai:fake@{server.url}")
@@ -20,6 +26,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from longweave.llm.scripted import ScriptedLLM
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -178,3 +188,55 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def scripted_responder(llm: ScriptedLLM) -> Responder:
+    """A responder that answers with `llm`'s reply to the request's messages and max_tokens."""
+    def respond(request: dict, n: int) -> Action:
+        messages = request.get("messages") or []
+        reply = llm._reply(messages)
+        text = reply.text if hasattr(reply, "text") else str(reply)
+        limit = request.get("max_tokens")
+        if limit and len(text.split()) > limit:  # about a token a word: enough for length control
+            return Reply(" ".join(text.split()[:limit]), finish_reason="length")
+        return Reply(text)
+
+    return respond
+
+
+def _load_factory(where: str) -> Callable[..., ScriptedLLM]:
+    """``path/to/file.py:function`` or ``module:function``."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    target, _, name = where.rpartition(":")
+    if target.endswith(".py"):
+        sys.path.insert(0, str(Path(target).resolve().parent))
+        spec = importlib.util.spec_from_file_location(Path(target).stem, target)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    return getattr(module, name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve `--count` scripted servers until killed; print their URLs, one a line."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m longweave.testing")
+    parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--model", required=True, help="file.py:factory or module:factory of a ScriptedLLM")
+    args = parser.parse_args(argv)
+    factory = _load_factory(args.model)
+    servers = [FakeOpenAIServer(scripted_responder(factory()), latency=args.latency).start()
+               for _ in range(args.count)]  # fmt: skip
+    for server in servers:
+        print(server.url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -45,6 +45,7 @@ def version() -> None:
 
 from longweave.cli import agentwrite as _agentwrite  # noqa: E402
 from longweave.cli import ask as _ask  # noqa: E402
+from longweave.cli import batch as _batch  # noqa: E402
 from longweave.cli import l2mac as _l2mac  # noqa: E402
 from longweave.cli import report as _report  # noqa: E402
 
@@ -53,6 +54,7 @@ _chat.register(app)
 _agentwrite.register(app)
 _l2mac.register(app)
 _report.register(app)
+_batch.register(app)
 
 
 def main() -> None:

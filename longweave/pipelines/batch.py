@@ -383,6 +383,71 @@ def append_record(path: Path, record: dict) -> None:
 # -- the batch -----------------------------------------------------------------------------
 
 
+class Collector:
+    """Adds each finished record to the output file and the `BatchResult` (counts, not records)."""
+
+    def __init__(self, summary: BatchResult, output: Path | None) -> None:
+        self.summary, self.output = summary, output
+
+    def __call__(self, record: dict) -> None:
+        summary = self.summary
+        summary.ran += 1
+        if record.get("superseded"):
+            return
+        if self.output is not None:
+            append_record(self.output, record)
+        u = record["usage"]
+        seconds = record["seconds"]
+        summary.usage.add(UsageStats(u["calls"], u["prompt_tokens"], u["completion_tokens"], seconds))
+        if record["error"]:
+            summary.ran_failed += 1
+            if len(summary.failures) < 50:
+                summary.failures.append((record["id"], record["error"]))
+        else:
+            summary.words += record["words"] or 0
+            if record["S_l"] is not None:
+                summary.length_scores.append(record["S_l"])
+
+
+def start_batch(
+    store: TextStore,
+    batch_id: str,
+    method: str,
+    inputs: Inputs,
+    total: int,
+    output: Path | None,
+    retry_failed: bool,
+) -> dict:
+    """Claim the batch for `method`, rewrite the output from the ledger, count what is left.
+
+    Returns the "batch_start" event's fields: total, to_run, done, failed.
+
+    Raises:
+        InputError: the checkpoint holds a batch of another pipeline under `batch_id`.
+    """
+    store.claim(batch_id, {"method": method}, what="batch")
+    states = store.item_states(batch_id)
+    if output is not None:
+        write_records(output, store, batch_id)
+    finished = {"done", "failed"} if not retry_failed else {"done"}
+    todo = sum(
+        1 for item in iter_items(inputs) if item.position < total and _state(states, item) not in finished
+    )
+    done = sum(s[0] == "done" for s in states.values())
+    failed = sum(s[0] == "failed" for s in states.values())
+    return {"total": total, "to_run": todo, "done": done, "failed": failed}
+
+
+def finish_summary(summary: BatchResult, store: TextStore, batch_id: str, output: Path | None) -> None:
+    """Final counts from the ledger, and the output rewritten in input order."""
+    counts = store.item_states(batch_id)
+    summary.done = sum(s[0] == "done" for s in counts.values())
+    summary.failed = sum(s[0] == "failed" for s in counts.values())
+    summary.skipped = sum(s[0] == "running" for s in counts.values())
+    if output is not None:
+        write_records(output, store, batch_id)
+
+
 async def arun_many(
     pipeline: Pipeline,
     inputs: Inputs,
@@ -409,38 +474,10 @@ async def arun_many(
     summary = BatchResult(total=total, output=str(output) if output else None)
     async with open_checkpoint(checkpoint) as cp:
         summary.checkpoint = str(cp)
-        cp.store.claim(batch_id, {"method": type(pipeline).__name__}, what="batch")
         worker = Worker(pipeline, cp, batch_id=batch_id, lease_seconds=lease_seconds, on_event=on_event)
-        states = cp.store.item_states(batch_id)
-        if output is not None:
-            write_records(output, cp.store, batch_id)
-        finished = {"done", "failed"} if not retry_failed else {"done"}
-        todo = sum(
-            1 for item in iter_items(inputs) if item.position < total and _state(states, item) not in finished
-        )
-        worker.emit("batch_start", total=total, to_run=todo,
-                    done=sum(s[0] == "done" for s in states.values()),
-                    failed=sum(s[0] == "failed" for s in states.values()))  # fmt: skip
-        del states  # read again per item: other workers change it
-
-        def finish(record: dict) -> None:
-            summary.ran += 1
-            if record.get("superseded"):
-                return
-            if output is not None:
-                append_record(output, record)
-            u = record["usage"]
-            summary.usage.add(
-                UsageStats(u["calls"], u["prompt_tokens"], u["completion_tokens"], record["seconds"])
-            )
-            if record["error"]:
-                summary.ran_failed += 1
-                if len(summary.failures) < 50:
-                    summary.failures.append((record["id"], record["error"]))
-            else:
-                summary.words += record["words"] or 0
-                if record["S_l"] is not None:
-                    summary.length_scores.append(record["S_l"])
+        worker.emit("batch_start", **start_batch(cp.store, batch_id, type(pipeline).__name__, inputs, total,
+                                                 output, retry_failed))  # fmt: skip
+        finish = Collector(summary, output)
 
         slots = asyncio.Semaphore(concurrency)
         running: set[asyncio.Task] = set()
@@ -484,12 +521,7 @@ async def arun_many(
                 task.cancel()
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
-            counts = cp.store.item_states(batch_id)
-            summary.done = sum(s[0] == "done" for s in counts.values())
-            summary.failed = sum(s[0] == "failed" for s in counts.values())
-            summary.skipped = sum(s[0] == "running" for s in counts.values())
-            if output is not None:
-                write_records(output, cp.store, batch_id)
+            finish_summary(summary, cp.store, batch_id, output)
     summary.remaining = 0 if limit is None else max(0, _count(inputs) - total)
     summary.seconds = time.monotonic() - started
     worker.emit("batch_done", summary=summary)
@@ -569,6 +601,9 @@ def run_many(
 __all__ = [
     "BATCH_ID",
     "BatchResult",
+    "Collector",
+    "finish_summary",
+    "start_batch",
     "Item",
     "Worker",
     "arun_many",
