@@ -17,9 +17,9 @@ RULES = f"{ROOT}/examples/rule_models.py:rule_writer"
 SECTIONS = "\n- Rivers: where they start\n- Towns: who lives there\n- Bridges: how they cross\n- Sea: the end"
 
 
-def cli(*args, timeout=120, **kw):
+def cli(*args, timeout=120, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "longweave.cli.main", "batch", *args], capture_output=True,
-                          text=True, env=ENV, cwd=ROOT, timeout=timeout, **kw)  # fmt: skip
+                          text=True, env=ENV, cwd=cwd, timeout=timeout)  # fmt: skip
 
 
 def write_inputs(path: Path, n: int) -> None:

@@ -35,7 +35,7 @@ def read(path) -> list[dict]:
 
 
 def planner_calls(llm: ScriptedLLM) -> list[str]:
-    return [re.search(r"about (\w+)", p)[1] for p in llm.prompts if "Break down" in p]
+    return [re.search(r"about (topic\d+)", p)[1] for p in llm.prompts if "Break down" in p]
 
 
 def test_every_input_gets_one_record_in_input_order_with_words_and_length_score(tmp_path):
