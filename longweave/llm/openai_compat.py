@@ -222,9 +222,16 @@ class OpenAICompatible(LLM):
         return req
 
     async def generate(self, messages: Messages, **params) -> Completion:
+        from openai.types.chat import ChatCompletion
+
         client = self._client_for_loop()
+        request = self._request(messages, params)
+        body = {**{k: v for k, v in request.items() if k != "extra_body"}, **request.get("extra_body", {})}
         try:
-            resp = await client.chat.completions.create(**self._request(messages, params))
+            # The SDK's own `chat.completions.create` runs its type transform over every message
+            # first: 1.2 ms of CPU a call, a third of a batch's orchestration cost (bench_batch).
+            # The body here is plain JSON already, so it goes to the same endpoint as it is.
+            resp = await client.post("/chat/completions", cast_to=ChatCompletion, body=body)
         except Exception as exc:
             mapped = map_openai_error(exc, self.model)
             if mapped is None:
