@@ -13,6 +13,7 @@ from longweave.eval import (
     make_needle_task,
 )
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
+from longweave.llm.pool import EndpointPool
 from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
 from longweave.memory.file_store import FileStore
 from longweave.pipelines import (
@@ -25,6 +26,7 @@ from longweave.pipelines import (
     RetrieveThenReason,
 )
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
+from longweave.pipelines.batch import BatchResult, run_many
 from longweave.pipelines.cogwriter import CogResult, CogWriter
 from longweave.pipelines.compose import UsageLog, agent_node, as_node, recall_node, remember_node
 from longweave.pipelines.l2mac import L2MAC, L2MACResult
@@ -35,11 +37,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AgentWrite",
+    "BatchResult",
     "ChainOfAgents",
     "CogResult",
     "CogWriter",
     "Completion",
     "DocumentMemory",
+    "EndpointPool",
     "FileStore",
     "FullContext",
     "L2MAC",
@@ -80,4 +84,5 @@ __all__ = [
     "make_needle_task",
     "recall_node",
     "remember_node",
+    "run_many",
 ]
