@@ -48,14 +48,27 @@ class Activated:
 
     @property
     def text(self) -> str:
-        """The line this memory contributes to the prompt."""
+        """The line this memory contributes to the prompt.
+
+        A chat exchange is written in the user's voice (``I said: "..." You replied: "..."``),
+        not as a ``User:``/``Assistant:`` transcript: a small model shown a transcript replies
+        to its last user line instead of the new message.
+        """
         it = self.item
         where = f"turn {it.turn}" + (f", from {it.source}" if it.source else "")
         if self.flash:
             where += ", previous turn"
         if self.as_summary:
             return f"[{where}, summary] {it.summary}"
-        return f"[{where}] {it.content}"
+        return f"[{where}] {_voiced(it)}"
+
+
+def _voiced(item: MemoryItem) -> str:
+    """An exchange stored as "User: ...\nAssistant: ..." retold by the user; other items as stored."""
+    said, sep, replied = item.content.removeprefix("User: ").partition("\nAssistant: ")
+    if item.role != "dialogue" or not sep or not item.content.startswith("User: "):
+        return item.content
+    return f'I said: "{said.strip()}" You replied: "{replied.strip()}"'
 
 
 @dataclass(slots=True)
