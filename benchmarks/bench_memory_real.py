@@ -155,7 +155,7 @@ def oracle() -> ScriptedLLM:
         text = prompt_text(messages)
         if "Answer yes or no" in text:
             return "yes"
-        asked = messages[-1]["content"].split("My new message:")[-1]  # not the recalled notes
+        asked = messages[-1]["content"]  # the new message, not a recalled one
         for fact in FACTS:
             if fact["ask"] in asked:
                 shown = text.replace(fact["ask"], "")

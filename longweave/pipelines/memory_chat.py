@@ -167,7 +167,8 @@ class MemoryChat(Pipeline):
 
     async def _respond(self, state: _State, config=None) -> dict:
         memory = self._rebuild(state["memories"])
-        messages = self.prompt("memory_chat").render(memory=memory.render(), message=state["message"])
+        messages = self.prompt("memory_chat").render(memory=memory.notes(), message=state["message"])
+        messages[-1:-1] = memory.messages()  # recalled exchanges as earlier turns, then the message
         reply = await self.llm.complete(
             messages, role="memory_chat", trace=self._trace(config), max_tokens=self.max_reply_tokens
         )

@@ -14,13 +14,8 @@ QUESTION = "What is my locker code?"
 
 
 def _memories(messages) -> str:
-    """The memory section of the response prompt (the notes before the new message)."""
-    return messages[-1]["content"].split("My new message:", 1)[0]
-
-
-def _new_message(messages) -> str:
-    """The user's new message, after the notes."""
-    return messages[-1]["content"].split("My new message:", 1)[-1]
+    """The memory of the response prompt (the notes and the recalled turns), never the question."""
+    return "\n".join(m["content"] for m in messages[:-1])
 
 
 def _decide(match, messages) -> str:
@@ -29,7 +24,7 @@ def _decide(match, messages) -> str:
 
 
 def _answer(match, messages) -> str:
-    if QUESTION not in _new_message(messages):  # an earlier question recalled from memory
+    if QUESTION not in messages[-1]["content"]:  # an earlier question recalled from memory
         return "OK, noted."
     found = re.search(r"locker code is (\d+)", _memories(messages))
     return f"Your locker code is {found[1]}." if found else "I do not know your locker code."

@@ -96,8 +96,9 @@ def test_summary_path_engages_when_memories_exceed_the_budget(tmp_path):
     fact_memory = next(m for m in result.memories if m["turn"] == 1)
     assert fact_memory["as_summary"]
     assert result.trace.by_role("memory_summarizer")
-    notes = result.trace.by_role("memory_chat")[0].messages[-1]["content"].split("My new message:")[0]
-    memory_section = notes.split("reply to my new message):", 1)[1]
+    prompt = result.trace.by_role("memory_chat")[0].messages
+    notes = prompt[0]["content"].split("earlier conversations:", 1)[1]
+    memory_section = "\n".join([notes, *(m["content"] for m in prompt[1:-1])])
     assert llm.count_tokens(memory_section) <= 70 + 2
     # The fact's summary is written once and stored: asking again does not summarise it again.
     again = chat.run(QUESTION)
