@@ -196,7 +196,7 @@ def rule_chat(**options) -> ScriptedLLM:
         return f"The user's {code[1]} code is {code[2]}." if code else "Small talk."
 
     def answer(m, messages) -> str:
-        memories = messages[0]["content"] if messages[0]["role"] == "system" else ""
+        memories = prompt_text(messages[:-1])  # the notes and the recalled turns, not the question
         found = re.search(rf"{m[1]} code is (\d+)", memories)
         return f"Your {m[1]} code is {found[1]}." if found else f"I do not know your {m[1]} code."
 

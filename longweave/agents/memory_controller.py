@@ -48,7 +48,7 @@ class Activated:
 
     @property
     def text(self) -> str:
-        """The line this memory contributes to the prompt."""
+        """The line this memory contributes to the prompt's text (the budget is counted on it)."""
         it = self.item
         where = f"turn {it.turn}" + (f", from {it.source}" if it.source else "")
         if self.flash:
@@ -56,6 +56,15 @@ class Activated:
         if self.as_summary:
             return f"[{where}, summary] {it.summary}"
         return f"[{where}] {it.content}"
+
+    @property
+    def exchange(self) -> tuple[str, str] | None:
+        """(user message, reply) of a chat exchange shown in full; None for anything else."""
+        it = self.item
+        said, sep, replied = it.content.partition("\nAssistant: ")
+        if self.as_summary or it.role != "dialogue" or not sep or not said.startswith("User: "):
+            return None
+        return said.removeprefix("User: ").strip(), replied.strip()
 
 
 @dataclass(slots=True)
@@ -74,8 +83,27 @@ class ActivatedMemory:
         return sorted(self.archived, key=lambda a: (a.item.turn, a.item.id)) + self.flash
 
     def render(self) -> str:
-        """The memory section of the prompt ("(none)" when empty)."""
+        """Every memory as a line of text ("(none)" when empty); the budget is counted on this."""
         return "\n".join(a.text for a in self.all) or "(none)"
+
+    def notes(self) -> str:
+        """The memories that are not chat exchanges shown in full (documents, summaries), as
+        lines ("(none)" when there are none)."""
+        return "\n".join(a.text for a in self.all if a.exchange is None) or "(none)"
+
+    def messages(self) -> list[dict]:
+        """The chat exchanges shown in full, as earlier turns of the conversation, oldest first.
+
+        A small instruct model reads a recalled exchange best as a turn of its own chat: shown
+        as a "User: ... / Assistant: ..." transcript in the system message, the 0.5B
+        Qwen2.5-Coder replied to the transcript's last user line instead of the new message;
+        retold as notes ("I said: ...") it echoed the notes (issue 15).
+        """
+        out: list[dict] = []
+        for act in self.all:
+            if (pair := act.exchange) is not None:
+                out += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
+        return out
 
 
 class MemoryController:

@@ -35,7 +35,9 @@ def chat(
     embedder: Annotated[
         str | None, typer.Option("--embedder", help="hash | minilm | openai:MODEL[@URL].")
     ] = None,
-    mode: Annotated[str, typer.Option("--mode", help="ask | always | never.")] = "ask",
+    mode: Annotated[
+        str, typer.Option("--mode", help="always | ask (the model decides, SCM) | never.")
+    ] = "always",
     top_k: Annotated[int, typer.Option("--top-k", help="Archived memories brought back at most.")] = 5,
     memory_budget: Annotated[int, typer.Option("--memory-budget", help="Memory tokens in prompts.")] = 1024,
     max_reply_tokens: Annotated[

@@ -1,11 +1,12 @@
 """`MemoryChat`: a conversation with a memory that outlives the window and the process (SCM).
 
 Self-Controlled Memory (SCM, Wang et al. 2023): every exchange goes into a memory stream; for
-each new message a controller decides whether memory is needed, brings back the most relevant
-archived exchanges (relevance + recency) plus the previous exchange as flash memory, and uses
-summaries when the full text would not fit. The prompt therefore stays bounded by
-``memory_budget`` + the message + the reply, whatever the history's length, and a new process
-opened on the same folder remembers everything (the stream lives in SQLite).
+each new message a controller decides whether memory is needed (here, by default, it always
+is: see ``mode``), brings back the most relevant archived exchanges (relevance + recency) plus
+the previous exchange as flash memory, and uses summaries when the full text would not fit.
+The prompt therefore stays bounded by ``memory_budget`` + the message + the reply, whatever
+the history's length, and a new process opened on the same folder remembers everything (the
+stream lives in SQLite).
 
 The graph, one pass per message::
 
@@ -31,7 +32,7 @@ from longweave.agents.memory_controller import Activated, ActivatedMemory, Memor
 from longweave.errors import BudgetError, InputError
 from longweave.llm import LLM, Completion, Trace
 from longweave.memory.embedders import Embedder
-from longweave.memory.stream import MemoryStream
+from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.pipelines.base import Pipeline, Result
 from longweave.prompts import PromptOverride
 
@@ -78,7 +79,11 @@ class MemoryChat(Pipeline):
         llm: the model (an `LLM` or a spec for `load_llm`).
         path: folder of the memory (created if needed); None keeps memory in RAM only.
         embedder: embedder or spec; None reuses the one the folder was built with ("hash" if new).
-        mode: "ask" (the model decides whether memory is needed; SCM), "always" or "never".
+        mode: "always" (default: retrieve for every message), "ask" (the model decides
+            whether memory is needed, as SCM does) or "never". "ask" is not the default: the
+            embedded 0.5B model answered "no" for each of 5 questions about facts the user had
+            told it (issue 15), and retrieving costs no model call while asking costs one per
+            message; what "always" costs is memory tokens in every prompt, within the budget.
         top_k: archived memories brought back at most (SCM keeps a few; default 5).
         memory_budget: tokens the activated memory may take in the prompt (default 1024);
             lowered automatically when the window is smaller.
@@ -99,7 +104,7 @@ class MemoryChat(Pipeline):
         *,
         path: str | os.PathLike | None = None,
         embedder: Embedder | str | None = None,
-        mode: str = "ask",
+        mode: str = "always",
         top_k: int = 5,
         memory_budget: int = 1024,
         max_reply_tokens: int = 512,
@@ -162,15 +167,15 @@ class MemoryChat(Pipeline):
 
     async def _respond(self, state: _State, config=None) -> dict:
         memory = self._rebuild(state["memories"])
-        messages = self.prompt("memory_chat").render(memory=memory.render(), message=state["message"])
+        messages = self.prompt("memory_chat").render(memory=memory.notes(), message=state["message"])
+        messages[-1:-1] = memory.messages()  # recalled exchanges as earlier turns, then the message
         reply = await self.llm.complete(
             messages, role="memory_chat", trace=self._trace(config), max_tokens=self.max_reply_tokens
         )
         return {"reply": reply.text.strip(), "prompt_tokens": reply.prompt_tokens}
 
     async def _archive(self, state: _State, config=None) -> dict:
-        item = self.stream.add(f"User: {state['message']}\nAssistant: {state['reply']}", role="dialogue")
-        return {"turn": item.turn}
+        return {"turn": self.record(state["message"], state["reply"]).turn}
 
     def _rebuild(self, described: list[dict]) -> ActivatedMemory:
         items = {it.id: it for it in self.stream.items([d["id"] for d in described])}
@@ -217,6 +222,14 @@ class MemoryChat(Pipeline):
     def send(self, message: str) -> str:
         """Answer `message`; the exchange is stored in memory."""
         return run_sync(self.asend(message))
+
+    def record(self, message: str, reply: str) -> MemoryItem:
+        """Store one exchange as the next turn, without calling the model.
+
+        Every exchange `send` answers is stored this way; call it to import an earlier
+        conversation, or to replay one in a test or benchmark.
+        """
+        return self.stream.add(f"User: {message}\nAssistant: {reply}", role="dialogue")
 
     def close(self) -> None:
         """Save the vector index and close the memory. Safe to call twice."""

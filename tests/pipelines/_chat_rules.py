@@ -14,8 +14,8 @@ QUESTION = "What is my locker code?"
 
 
 def _memories(messages) -> str:
-    """The memory section of the response prompt (the system message), never the question."""
-    return messages[0]["content"] if messages[0]["role"] == "system" else ""
+    """The memory of the response prompt (the notes and the recalled turns), never the question."""
+    return "\n".join(m["content"] for m in messages[:-1])
 
 
 def _decide(match, messages) -> str:
