@@ -64,12 +64,14 @@ def _imported(test_path: str, store: FileStore, files: list[str]) -> list[str]:
 
 
 def tests_file_for(files: list[str]) -> str:
-    """The name of a test file for the modules of `files` (``test_roman.py``, ``test_textstats.py``)."""
+    """The name of a test file for the modules of `files`: ``test_roman.py`` for roman.py or
+    src/roman.py, ``test_textstats.py`` for a package textstats/ (its ``__init__.py`` first)."""
     modules = [p for p in files if p.endswith(".py") and not is_test_file(p) and p != "setup.py"]
     if not modules:
         return "test_main.py"
-    first = modules[0].split("/", 1)[0].removesuffix(".py")
-    return f"test_{first}.py"
+    parts = modules[0].removesuffix(".py").split("/")
+    name = parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]
+    return f"test_{name}.py"
 
 
 def fix_request(report: CheckReport, store: FileStore) -> FixRequest:

@@ -48,6 +48,7 @@ coverage against the task (the paper's evaluation); tool execution lives in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import re
@@ -74,7 +75,13 @@ from longweave.agents.prompt_program import (
     unasked,
 )
 from longweave.agents.sandbox import SandboxLimits
-from longweave.agents.tools import TOOL_SPECS, ToolCall, native_tool_calls, parse_reply, render_calls
+from longweave.agents.tools import (
+    TOOL_SPECS,
+    ToolCall,
+    native_tool_calls,
+    parse_reply,
+    render_calls,
+)
 from longweave.errors import BudgetError, ConfigError, InputError, MalformedOutput
 from longweave.llm import LLM, Trace, Usage
 from longweave.memory.file_store import META_DIR, FileStore
@@ -97,7 +104,8 @@ _NO_EFFECT = (
 )
 #: Headings of the agent's prompt: a small model that goes on to write them is inventing the
 #: next prompt, so its reply is cut there.
-_PROMPT_HEADINGS = ("\nAll instructions:", "\nSummary of the previous step:", "\nFiles in the store:")
+_PROMPT_HEADINGS = ("\nAll instructions:", "\nSummary of the previous step:", "\nFiles in the store:",
+                    "\nOverall task:", "(the current instruction)")  # fmt: skip
 _WRITTEN = "The files of this instruction are written; if it is done, reply ACTION: complete."
 _FIX_AGAIN = (
     "The check still fails and {target} was not rewritten: running or reading changes nothing. "
@@ -108,6 +116,8 @@ _SAME = "\nYour last rewrite of {target} was identical to the file before it: th
 REPAIR = "Repair: "
 #: Characters of the check's feedback (pytest's output) a fix request shows.
 _FEEDBACK_CHARS = 3000
+#: Failures that were about the check only (the step's files were written): a repair can undo them.
+_CHECK_FAILED = re.compile(r"^\d+: (?:checks still failing|did not rewrite \S+ after the check failed)")
 _ASKS_FOR_TESTS = re.compile(r"\b(?:tests?|tested|testing|pytest|unittest)\b", re.I)
 Event = Callable[[str, dict], None]
 __all__ = ["L2MAC", "L2MACResult", "L2MACState", "check_registry", "parse_registry"]
@@ -127,6 +137,7 @@ class L2MACState(TypedDict, total=False):
     failed_steps: Annotated[list[int], operator.add]
     failures: Annotated[list[str], operator.add]
     repairs: Annotated[int, operator.add]
+    repaired_at: str
     stopped: str
 
 
@@ -148,6 +159,9 @@ class L2MACResult(Result):
         repairs: instructions the control unit added after the planned ones because the final
             check failed ("Repair: write pytest tests in test_roman.py ..."); they are in
             `registry` and their failures in `failures`.
+        repaired: 1-based indices of steps that failed only their check (files written, tests
+            failing) and that a repair made good: the final check passes. They are not in
+            `failed_steps` or `failures`.
         dropped: planned steps left out because the sandbox cannot do them (pip, git, servers),
             or because they write only packaging files the task does not mention (setup.py).
         stopped: why the run stopped early ("max_steps"), or "" when it ran every instruction.
@@ -163,6 +177,7 @@ class L2MACResult(Result):
     failed_steps: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     repairs: int = 0
+    repaired: list[int] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     stopped: str = ""
 
@@ -363,12 +378,15 @@ class L2MAC(Pipeline):
             or state.get("turns", 0) >= self.max_steps
         ):
             return {}
+        fingerprint = hashlib.sha256(json.dumps(self.store.digests(), sort_keys=True).encode()).hexdigest()
+        if fingerprint == state.get("repaired_at"):  # the last repair changed nothing: another won't
+            return {}
         report = check_work(self.store, self.mode, self.limits, self._tests_required(state["task"]))
         if report.ok:
             return {}
         instruction = repair_instruction(report, self.store.list())
         self._emit("repair", index=len(registry), instruction=instruction, feedback=report.feedback())
-        return {"registry": [*registry, instruction], "repairs": 1}
+        return {"registry": [*registry, instruction], "repairs": 1, "repaired_at": fingerprint}
 
     async def _final_node(self, state: L2MACState) -> dict:
         return {}
@@ -451,8 +469,13 @@ class L2MAC(Pipeline):
         messages[-1] = {"role": "user", "content": messages[-1]["content"] + "\n\n" + fix[-1]["content"]}
         return messages, request.target
 
-    async def _call(self, messages: list[dict], role: str):
+    async def _call(self, messages: list[dict], role: str, attempt: int = 0):
+        """One model call; `attempt` > 0 (a fix round) asks for another sample (``seed``): a
+        model sampled with a fixed seed answers the same prompt the same way, and a fix request
+        it answered with the broken file once it answers so again."""
         params: dict = {"max_tokens": self.reply_tokens}
+        if attempt:
+            params["seed"] = attempt
         if role == "l2mac_agent":
             params["stop"] = list(_PROMPT_HEADINGS)
         if self.native_tools and role == "l2mac_agent":
@@ -484,6 +507,7 @@ class L2MAC(Pipeline):
         turns = restarts = fixes = reasks = 0
         progress, summary, failure = "", "", ""
         fixing, fix_from, fix_digest = "", 0, None  # the file a fix request asked for, since when
+        seed_base = 10 * (index + 1) if instruction.startswith(REPAIR) else 0  # repairs sample anew
         if instruction.startswith(REPAIR):  # the control unit's own step starts from the failure
             messages, fixing = self._fix_messages(state, index, check_work(self.store, self.mode,
                                                                            self.limits, require))  # fmt: skip
@@ -510,13 +534,15 @@ class L2MAC(Pipeline):
                 self._emit("restart", index=index, summary=progress)
                 messages = self._fresh_messages(state, index, progress)
                 continue
-            reply = await self._call(messages, "l2mac_agent")
+            reply = await self._call(messages, "l2mac_agent", attempt=fixes + seed_base)
             turns += 1
             wrote = self._touched(before, writes_from)
             missing = _missing(instruction, wrote)
             ran_checks = len(self.toolbox.sandbox_runs) > runs_before
             default = fixing or (missing[0] if len(missing) == 1 else None)
             calls = parse_reply(reply, default_path=default)
+            if reply.finish_reason == "length":
+                calls = _refuse_cut_writes(calls, self.reply_tokens)
             messages.append({"role": "assistant", "content": _transcript(reply)})
             if not calls and (wrote or may_change_nothing(instruction, ran_checks)) and not fixing:
                 calls = [ToolCall("complete", {"summary": reply.text.strip()[:300]})]  # forgot to say so
@@ -533,10 +559,11 @@ class L2MAC(Pipeline):
             wrote_now = len(self.toolbox.writes) > writes_now
             done = next((o for o in observations if o.done), None)
             feedback = "\n\n".join(f"[{o.tool}] {o.text}" for o in observations)
-            if (done is None and wrote_now and all(c.name == "write_file" for c in calls)
-                    and named_files(instruction) and self._all_named_exist(instruction)
-                    and self._wrote_its_files(instruction, before, writes_from)):  # fmt: skip
-                done = Observation("complete", "", done=True)  # its files written: small models stop there
+            if done is None and wrote_now and all(c.name == "write_file" for c in calls):
+                # its files written, or the fix request's rewrite made: small models stop there
+                if fixing or (named_files(instruction) and self._all_named_exist(instruction)
+                              and self._wrote_its_files(instruction, before, writes_from)):  # fmt: skip
+                    done = Observation("complete", "", done=True)
             if done is None:
                 if fixing and len(self.toolbox.writes) == fix_from:
                     hint = "\n\n" + _FIX_AGAIN.format(target=fixing)
@@ -643,6 +670,9 @@ class L2MAC(Pipeline):
                 state = await graph.ainvoke(init, config)
         required = self._tests_required(state.get("task", ""))
         report = check_work(self.store, self.mode, self.limits, required)
+        repaired = []  # steps whose check failed, fixed by a repair: the final check passes now
+        if report.ok and state.get("repairs"):
+            repaired = [int(f.split(":", 1)[0]) for f in state.get("failures", []) if _CHECK_FAILED.search(f)]
         return L2MACResult(
             trace=self._trace,
             usage=self._usage,
@@ -654,8 +684,9 @@ class L2MAC(Pipeline):
             turns=state.get("turns", 0),
             restarts=state.get("restarts", 0),
             fix_rounds=state.get("fix_rounds", 0),
-            failed_steps=list(state.get("failed_steps", [])),
-            failures=list(state.get("failures", [])),
+            failed_steps=[i for i in state.get("failed_steps", []) if i not in repaired],
+            failures=[f for f in state.get("failures", []) if int(f.split(":", 1)[0]) not in repaired],
+            repaired=repaired,
             repairs=state.get("repairs", 0),
             dropped=list(self._dropped),
             stopped=state.get("stopped", ""),
@@ -676,14 +707,28 @@ def _missing(instruction: str, wrote: list[str]) -> list[str]:
 
 def _start_hint(instruction: str) -> str:
     """How to begin the reply, with the file the instruction names: a small model copies the
-    examples of its prompt, paths included, so the nearest example carries the right path. The
-    hint ends inside the opened fence: shown only the two action lines, the 1.5B coder copied
-    them and stopped, a write with no content."""
+    examples of its prompt, paths included, so the nearest example carries the right path.
+    (Ending the hint inside an opened fence was tried on the 1.5B coder: it then wrote another
+    step's file first; a copied hint with no content is refused by the parser instead.)"""
     files = missing_files(instruction, [])
-    if not files:
-        return ""
-    fence = "```python" if files[0].endswith(".py") else "```"
-    return f"\nBegin your reply with:\nACTION: write_file\npath: {files[0]}\n{fence}\n"
+    return f"\nBegin your reply with:\nACTION: write_file\npath: {files[0]}\n" if files else ""
+
+
+def _refuse_cut_writes(calls: list[ToolCall], limit: int) -> list[ToolCall]:
+    """The calls of a reply cut at the token limit: a Python write that does not compile is the
+    file cut short (the 1.5B coder's roman.py ended mid-line at 600 tokens, and every fix round
+    rewrote it the same way), so it becomes an error for the model, not a broken file."""
+    for call in calls:
+        path = str(call.args.get("path", ""))
+        if call.name != "write_file" or call.error or not path.endswith(".py"):
+            continue
+        try:
+            compile(str(call.args["content"]), path, "exec")
+        except SyntaxError:
+            call.error = (f"the reply was cut at {limit} tokens, so {path} was not written (it would "
+                          "end mid-file): write a shorter file, without comments or checks the task "
+                          "does not ask for")  # fmt: skip
+    return calls
 
 
 def repair_instruction(report: CheckReport, files: list[str]) -> str:

@@ -194,3 +194,56 @@ def test_a_step_that_rewrites_its_existing_file_unchanged_has_written_it(tmp_pat
     assert result.ok and result.turns == 2
     done = [d for k, d in events if k == "step_done"]
     assert [(d["changed"], d["written"]) for d in done] == [(["a.py"], ["a.py"]), ([], ["a.py"])]
+
+
+def test_a_repair_fixes_what_a_step_left_failing_and_the_step_is_repaired_not_failed(tmp_path):
+    def agent(messages):
+        asked = messages[1]["content"]
+        if asked.count("Repair: fix the code") and "path: a.py" in asked and "assert 2 == 1" in asked:
+            return write("a.py", "def one():\n    return 1\n")  # the rewrite, no "complete"
+        if instruction(messages) == "Write a.py with one()":
+            return write("a.py", "def one():\n    return 2\n")
+        return write("test_a.py", "from a import one\n\n\ndef test_one():\n    assert one() == 1\n")
+
+    events = []
+    pipe = L2MAC(ScriptedLLM(agent), workdir=tmp_path, max_fix_rounds=0)
+    result = pipe.run(
+        "a.py, tested",
+        registry=["Write a.py with one()", "Write test_a.py"],
+        on_event=lambda k, d: events.append(k),
+    )
+    assert result.repairs == 1 and result.registry[-1].startswith("Repair: fix the code")
+    assert result.ok and result.repaired == [2] and result.failed_steps == [] and result.failures == []
+    assert result.turns == 3 and events.count("repair") == 1
+
+
+def test_a_file_cut_at_the_token_limit_is_refused_and_fix_rounds_sample_anew(tmp_path):
+    from longweave.llm import Completion
+
+    seeds = []
+
+    class Cut(ScriptedLLM):
+        async def generate(self, messages, **params):
+            seeds.append(params.get("seed"))
+            return await super().generate(messages, **params)
+
+    def agent(messages):
+        if "was cut at" in last(messages):
+            return write("a.py", "def one():\n    return 2\n")
+        if "assert 2 == 1" in messages[1]["content"]:
+            return write("a.py", "def one():\n    return 1\n")
+        if instruction(messages) == "Write test_a.py":
+            return write("test_a.py", "from a import one\n\n\ndef test_one():\n    assert one() == 1\n")
+        return Completion(
+            text="ACTION: write_file\npath: a.py\n```python\ndef one(:\n    ret", finish_reason="length"
+        )
+
+    result = L2MAC(Cut(agent), workdir=tmp_path).run(
+        "t", registry=["Write a.py with one()", "Write test_a.py"]
+    )
+    assert result.ok and result.files["a.py"] == "def one():\n    return 1\n"
+    assert seeds == [None, None, None, 1]  # cut, rewritten, tests, then the fix round's own sample
+    from longweave.agents._fixes import tests_file_for
+
+    assert tests_file_for(["src/structures.py"]) == "test_structures.py"
+    assert tests_file_for(["textstats/__init__.py", "textstats/core.py"]) == "test_textstats.py"
