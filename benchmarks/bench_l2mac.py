@@ -161,8 +161,11 @@ print('hidden check passed')
 
 
 #: Bounds of the real-model runs: small, so that five tasks take about 15 minutes on 2 cores.
-REAL_BOUNDS = dict(max_instructions=5, max_turns_per_step=4, max_fix_rounds=1, max_steps=10,
-                   reply_tokens=600, limits=SandboxLimits(timeout=30))  # fmt: skip
+#: 16 agent calls a task: up to 5 planned steps of one or two turns, fix rounds (2 a step) and
+#: the control unit's repairs (2, the default) after them; 10 calls (the first run's bound) ended
+#: textstats before its test step.
+REAL_BOUNDS = dict(max_instructions=5, max_turns_per_step=4, max_fix_rounds=2, max_steps=16,
+                   max_repairs=2, reply_tokens=600, limits=SandboxLimits(timeout=30))  # fmt: skip
 
 
 def hidden_check(workdir: str, check: str) -> bool:
@@ -191,18 +194,23 @@ def bench_model(spec: str, names: list[str], native: bool | None, keep: str | No
             report = run_pytest(workdir, SandboxLimits(timeout=60))
             passed = re.search(r"(\d+) passed", report.output)
             hidden = hidden_check(workdir, check)
-            if keep:  # the files and every call's prompt and reply, to see why a task failed
+            if keep:  # the files, every call's prompt and reply, and the steps, to see why a task failed
                 shutil.copytree(workdir, Path(keep) / name, dirs_exist_ok=True)
-                calls = [{"role": r.role, "messages": r.messages, "reply": r.text} for r in result.trace]
+                calls = [{"role": r.role, "messages": r.messages, "reply": r.text, "finish": r.finish_reason,
+                          "tokens": [r.prompt_tokens, r.completion_tokens], "seconds": round(r.seconds, 1)}
+                         for r in result.trace]  # fmt: skip
                 (Path(keep) / name / "trace.json").write_text(json.dumps(calls, indent=1), "utf-8")
-        silent = [s for s in steps if s.get("ok") and not s.get("changed")]
+                (Path(keep) / name / "steps.json").write_text(json.dumps(steps, indent=1), "utf-8")
+        # ok without effect: reported ok, yet neither changed nor wrote a file although it had to
+        silent = [s for s in steps if s.get("ok") and not s.get("changed") and not s.get("written")]
         silent = [s for s in silent if not may_change_nothing(s["instruction"])]
         rows.append({
             "task": name,
             "all tests pass": "yes" if report.ok and passed else "no",
             "tests passed": int(passed[1]) if passed else 0,
             "hidden check": "yes" if hidden else "no",
-            "steps": len(result.registry),
+            "steps": len(result.registry) - result.repairs,
+            "repairs": result.repairs,
             "failed steps": ", ".join(result.failures) or "-",
             "ok without effect": len(silent),
             "files": len(result.files),

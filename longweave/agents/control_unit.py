@@ -7,14 +7,18 @@ its memories. This module holds its three duties, each small and testable alone:
   every outcome, refusals included, into an observation string for the model;
 * `ContextMeter` counts the agent's messages against the model's window, so the pipeline
   can ask for a progress summary and restart the step from it before the window overflows;
-* `check_work` runs the syntax check (``compile`` on every Python file, nothing executed) and
-  the test suite in the sandbox, and reports what failed so it can be fed back.
+* `check_work` runs the syntax check (``compile`` on every Python file, nothing executed),
+  finds stubs (functions whose body is only ``pass``, ``...`` or ``raise NotImplementedError``:
+  small models copy the planner's sketch and call it done), runs the test suite in the sandbox,
+  and reports what failed so it can be fed back; with ``require_tests`` a store without a
+  collected, passing test is not done either.
 
 Deliberately not here: the step loop itself (``longweave.pipelines.l2mac``) and prompt text.
 """
 
 from __future__ import annotations
 
+import ast
 import sys
 from dataclasses import dataclass, field
 
@@ -52,6 +56,9 @@ class Toolbox:
         self.mode = mode
         self.limits = limits or SandboxLimits()
         self.sandbox_runs: list[SandboxResult] = []
+        #: Paths written successfully, in order, same content included (`FileStore.digests`
+        #: tells what changed; this tells what the agent wrote).
+        self.writes: list[str] = []
 
     def listing(self) -> str:
         files = self.store.list()
@@ -82,6 +89,7 @@ class Toolbox:
             if call.name == "write_file":
                 content = str(a["content"])
                 self.store.write(a["path"], content)
+                self.writes.append(self.store.resolve(a["path"]).relative_to(self.store.root).as_posix())
                 return Observation(call.name, f"wrote {a['path']} ({len(content.splitlines())} lines)")
             if call.name == "delete_file":
                 self.store.delete(a["path"])
@@ -118,21 +126,41 @@ def _describe_run(what: str, result: SandboxResult) -> str:
 
 @dataclass(slots=True)
 class CheckReport:
-    """What the control unit found after a step: syntax errors and the test run."""
+    """What the control unit found after a step: syntax errors, stubs and the test run.
+
+    Attributes:
+        syntax_errors: "path, line N: message" per Python file that does not compile.
+        stubs: "path: name()" per function whose body is only a placeholder (see `find_stubs`).
+        tests_run: whether pytest ran (it runs when a ``test_*.py`` file exists and all compile).
+        tests_passed: pytest's verdict (True when it did not run).
+        tests_missing: tests were required and there is no test file, or pytest collected none.
+        output: pytest's output.
+        seconds: how long pytest took.
+    """
 
     syntax_errors: list[str] = field(default_factory=list)
+    stubs: list[str] = field(default_factory=list)
     tests_run: bool = False
     tests_passed: bool = True
+    tests_missing: bool = False
     output: str = ""
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.syntax_errors and self.tests_passed
+        return not self.syntax_errors and not self.stubs and self.tests_passed and not self.tests_missing
 
     def feedback(self) -> str:
         parts = [f"syntax error: {e}" for e in self.syntax_errors]
-        if self.tests_run and not self.tests_passed:
+        parts += [f"not implemented (its body is only a placeholder): {s}" for s in self.stubs]
+        if self.tests_missing and not self.tests_run:
+            parts.append("there are no tests: write pytest tests in a test_*.py file")
+        elif self.tests_missing:
+            parts.append(
+                "pytest collected no test: test files are named test_*.py and hold functions "
+                f"named test_*\n{self.output.strip()}"
+            )
+        elif self.tests_run and not self.tests_passed:
             parts.append(f"the tests failed:\n{self.output.strip()}")
         return "\n".join(parts) or "all checks passed"
 
@@ -140,14 +168,77 @@ class CheckReport:
         return {
             "ok": self.ok,
             "syntax_errors": list(self.syntax_errors),
+            "stubs": list(self.stubs),
             "tests_run": self.tests_run,
             "tests_passed": self.tests_passed,
+            "tests_missing": self.tests_missing,
             "output": self.output,
         }
 
 
-def check_work(store: FileStore, mode: str = "code", limits: SandboxLimits | None = None) -> CheckReport:
-    """Syntax-check every Python file and run the tests (if any exist) in the sandbox."""
+def is_test_file(path: str) -> bool:
+    """Whether pytest collects `path` by its default rule (``test_*.py`` or ``*_test.py``)."""
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+_ABSTRACT = {"abstractmethod", "overload", "abstractproperty"}
+
+
+def _name(node: ast.expr) -> str:
+    """``abstractmethod`` of ``@abstractmethod``, ``@abc.abstractmethod`` or ``typing.Protocol``."""
+    return node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+
+
+def _placeholder(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        return stmt.value.value is Ellipsis or isinstance(stmt.value.value, str)  # ... or a docstring
+    if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False
+
+
+def find_stubs(source: str) -> list[str]:
+    """Functions of `source` whose body is only placeholders: ``pass``, ``...``, a docstring,
+    ``raise NotImplementedError``. Abstract methods, overloads and Protocol classes are not
+    stubs; a source that does not parse has none (the syntax check reports it).
+
+    Example:
+        >>> find_stubs("def f(x):\n    pass\n\ndef g():\n    return 1\n")
+        ['f()']
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found: list[str] = []
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                bases = {_name(b) for b in node.bases}
+                if not bases & {"Protocol", "ABC"}:
+                    visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                marks = {_name(d) for d in node.decorator_list}
+                if not marks & _ABSTRACT and all(_placeholder(s) for s in node.body):
+                    found.append(f"{prefix}{node.name}()")
+
+    visit(tree.body, "")
+    return found
+
+
+def check_work(
+    store: FileStore, mode: str = "code", limits: SandboxLimits | None = None, require_tests: bool = False
+) -> CheckReport:
+    """Syntax-check every Python file, find stubs, and run the tests (if any) in the sandbox.
+
+    With `require_tests`, a store with no test file, or whose test files hold no test pytest
+    collects, is not done (`CheckReport.tests_missing`).
+    """
     report = CheckReport()
     if mode != "code":
         empty = [p for p in store.list() if not store.read(p).strip()]
@@ -156,17 +247,22 @@ def check_work(store: FileStore, mode: str = "code", limits: SandboxLimits | Non
     files = store.list()
     for path in files:
         if path.endswith(".py"):
+            source = store.read(path)
             try:
-                compile(store.read(path), path, "exec")
+                compile(source, path, "exec")
             except SyntaxError as exc:
                 report.syntax_errors.append(f"{path}, line {exc.lineno}: {exc.msg}")
-    has_tests = any(p.rsplit("/", 1)[-1].startswith("test_") and p.endswith(".py") for p in files)
+                continue
+            report.stubs += [f"{path}: {name}" for name in find_stubs(source)]
+    has_tests = any(is_test_file(p) for p in files)
+    report.tests_missing = require_tests and not has_tests
     if has_tests and not report.syntax_errors:
         result = run_pytest(store.root, limits)
         report.tests_run = True
         report.tests_passed = result.ok
         report.output = result.output
         report.seconds = result.seconds
+        report.tests_missing = require_tests and result.returncode == 5  # pytest: no tests collected
     return report
 
 

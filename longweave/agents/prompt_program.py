@@ -64,7 +64,7 @@ _WRITING = re.compile(
     r"\b(?:writ(?:e|es|ing|ten)|creat(?:e|es|ing)|add(?:s|ing)?|implement\w*|defin(?:e|es|ing)|"
     r"updat(?:e|es|ing)|modif\w*|chang(?:e|es|ing)|fix(?:es|ing)?|edit\w*|refactor\w*|renam\w*|"
     r"delet\w*|remov\w*|extend\w*|draft\w*|generat\w*|build\w*|append\w*|insert\w*|replac\w*|"
-    r"complet(?:e|es|ing)|make|makes|making)\b(?!\s+sure)",
+    r"complet(?:e|es|ing)|make|makes|making|repair\w*)\b(?!\s+sure)",
     re.I,
 )
 _CHECK_VERBS = {
@@ -150,6 +150,28 @@ def unrunnable(step: str) -> str | None:
     if _DIRECTORY.search(head) and _first_verb(head) in {"create", "make", "set", "setup", "add", "organize"}:
         return "only makes folders, which the store creates as files are written"
     return None
+
+
+#: Files of packaging and project chores: a step that writes only these, for a task that never
+#: mentions them, spends a small model's turns on nothing the task asked for (the 1.5B coder
+#: planned setup.py "if needed" and a README for one-module tasks).
+_CHORES = re.compile(
+    r"^(?:setup\.py|setup\.cfg|pyproject\.toml|requirements[\w-]*\.txt|readme(?:\.\w+)?|"
+    r"manifest\.in|license(?:\.\w+)?|changelog(?:\.\w+)?|tox\.ini|\.gitignore)$",
+    re.I,
+)
+
+
+def unasked(step: str, task: str) -> str | None:
+    """Why `step` is not part of `task` (a short phrase), or None: it writes only packaging or
+    project files (setup.py, README.md, requirements.txt...) that the task does not mention."""
+    names = named_files(step)
+    chores = [n for n in names if _CHORES.match(n.rsplit("/", 1)[-1])]
+    if not names or len(chores) < len(names):
+        return None
+    if any(n.rsplit("/", 1)[-1].split(".")[0].lower() in task.lower() for n in chores):
+        return None
+    return f"writes {', '.join(chores)}, which the task does not ask for"
 
 
 def split_registry(text: str) -> tuple[list[str], list[str]]:

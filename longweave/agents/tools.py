@@ -121,6 +121,12 @@ def _unescape(content: str) -> str:
     return content.replace("\\n", "\n").replace("\\t", "\t").replace('\\"', '"').replace("\\'", "'")
 
 
+def _may_be_empty(path: object) -> bool:
+    """Files that are complete when empty (a package's ``__init__.py``, a marker file)."""
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    return name in ("__init__.py", "py.typed", ".gitkeep") or not name.endswith((".py", ".md"))
+
+
 def _check(call: ToolCall) -> ToolCall:
     if call.error:
         return call
@@ -130,6 +136,13 @@ def _check(call: ToolCall) -> ToolCall:
         call.error = f"{call.name} needs a path"
     elif call.name == "write_file" and "content" not in call.args:
         call.error = "write_file needs the file's content in a fenced block after the path line"
+    elif (
+        call.name == "write_file"
+        and not str(call.args["content"]).strip()
+        and not _may_be_empty(call.args["path"])
+    ):
+        call.error = (f"write_file got no content for {call.args['path']}: after the path line comes the "
+                      "whole file in a fenced block")  # fmt: skip
     elif call.name == "write_file":
         call.args["content"] = _unescape(str(call.args["content"]))
     for key in ("start", "end"):

@@ -120,6 +120,12 @@ def _run_with_progress(pipeline: L2MAC, task: str, registry: list[str] | None, r
                 status = "ok" if data["ok"] else f"FAILED ({data.get('reason') or 'checks failed'})"
                 line = f"done {data['index'] + 1}: {status}, files changed: {changed}"
                 console.print(line, highlight=False, soft_wrap=True)
+        elif kind == "repair":
+            if bar is not None:
+                progress.update(bar, total=data["index"] + 1)
+            if not live:
+                console.print(f"added {data['index'] + 1}: {headline(data['instruction'])}", highlight=False,
+                              soft_wrap=True)  # fmt: skip
         elif kind in ("restart", "check_failed", "no_effect") and not live:
             console.print(f"{kind} at instruction {data['index'] + 1}")
 
@@ -133,9 +139,13 @@ def report(result: L2MACResult) -> None:
         print(result.workdir / path)
     rep = result.test_report
     tests = ("passed" if rep.tests_passed else "FAILED") if rep.tests_run else "none run"
+    if rep.tests_missing:
+        tests = "MISSING (none collected)" if rep.tests_run else "MISSING"
     console.print(
         f"{len(result.files)} files, tests: {tests}, syntax errors: {len(rep.syntax_errors)}, "
+        f"stubs: {len(rep.stubs)}, "
         f"turns: {result.turns}, restarts: {result.restarts}, fix rounds: {result.fix_rounds}, "
+        f"repairs: {result.repairs}, "
         f"calls: {result.usage.total.calls}, tokens: {result.usage.total.prompt_tokens}+"
         f"{result.usage.total.completion_tokens}, {result.seconds:.1f} s"
         + (f", stopped: {result.stopped}" if result.stopped else "")

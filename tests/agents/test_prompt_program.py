@@ -135,3 +135,15 @@ def test_user_registries_keep_their_lines():
     ]
     with pytest.raises(InputError, match="non-empty list"):
         check_registry(["ok", " "])
+
+
+def test_packaging_steps_the_task_does_not_ask_for_are_not_its_steps():
+    from longweave.agents.prompt_program import unasked
+
+    task = "A Python module temperature.py with celsius_to_kelvin, plus pytest tests"
+    assert unasked("setup.py\n- Defines the project metadata (if needed).", task)
+    assert unasked("Write README.md and requirements.txt", task)
+    assert unasked("temperature.py\n- the functions", task) is None
+    assert unasked("Write setup.py and temperature.py", task) is None  # not only chores
+    assert unasked("Write setup.py", "A package with a setup.py so pip can install it") is None
+    assert unasked("Run the tests", task) is None

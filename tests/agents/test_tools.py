@@ -138,3 +138,11 @@ def test_native_arguments_may_hold_raw_newlines_and_calls_render_back_as_actions
     calls = [call, ToolCall("complete", {"summary": "wrote a.py"})]
     again = parse_text_actions(render_calls(calls))
     assert [(c.name, c.args) for c in again] == [(c.name, c.args) for c in calls]
+
+
+def test_a_write_without_content_is_refused_except_for_files_that_may_be_empty():
+    # the 1.5B coder copied "ACTION: write_file / path: ..." from its prompt and stopped there
+    (call,) = parse_text_actions("ACTION: write_file\npath: textstats/core.py\n```python\n")
+    assert call.error and "no content for textstats/core.py" in call.error
+    (init,) = parse_text_actions("ACTION: write_file\npath: pkg/__init__.py\n```python\n```\n")
+    assert init.error is None and init.args["content"] == ""
