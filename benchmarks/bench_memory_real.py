@@ -51,6 +51,7 @@ from pathlib import Path
 
 from longweave.agents.answers import extract_answer
 from longweave.eval.qa import contains_answer, exact_match
+from longweave.eval.tables import markdown_table
 from longweave.llm import LLM, ScriptedLLM
 from longweave.llm.scripted import prompt_text
 from longweave.pipelines.memory_chat import MemoryChat
@@ -278,12 +279,6 @@ def summary_row(name: str, records: list[dict]) -> list[str]:
     ]
 
 
-def table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    lines += ["| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 HEADER = ["run", "recalled", "EM", "reached", "prompt tok", "s/question"]
@@ -360,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {mark} {name} / {r['id']}: {r['reply'][:200]!r}")
     rows = [summary_row(name, records) for name, records in runs.items()]
     print()
-    print(table(rows, HEADER))
+    print(markdown_table(rows, HEADER))
     if args.json:
         out |= {
             "told": told_log,

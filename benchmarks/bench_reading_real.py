@@ -45,6 +45,7 @@ from pathlib import Path
 
 from longweave.errors import BudgetError
 from longweave.eval.qa import contains_answer, exact_match, f1_score
+from longweave.eval.tables import markdown_table
 from longweave.llm import LLM, ScriptedLLM
 from longweave.llm.scripted import prompt_text
 from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, RetrieveThenReason
@@ -202,12 +203,6 @@ def summarise(records: list[dict], methods: list[str], sets: list[tuple[str, int
     return rows
 
 
-def table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    lines += ["| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 HEADER = ["set", "method", "n", "EM", "contains", "F1", "reached", "unknown", "prompt tok", "s/q"]
@@ -280,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         llm.close()
     rows = summarise(records, methods, sets)
     print()
-    print(table(rows, HEADER))
+    print(markdown_table(rows, HEADER))
     if args.json:
         summary = [dict(zip(HEADER, r, strict=True)) for r in rows]
         out = {
