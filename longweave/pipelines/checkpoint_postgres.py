@@ -18,8 +18,9 @@ the tables are created on first use), and connection tuning beyond the pool size
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from longweave.errors import ConfigError
 from longweave.pipelines.checkpoint import _SCHEMA, Checkpoint, TextStore, _redact
@@ -28,6 +29,7 @@ _INSTALL = 'checkpoints in Postgres need the postgres extra: pip install "longwe
 # One key for every longweave schema set-up, so two workers starting at once do not race on
 # CREATE TABLE (Postgres can fail one of them on its catalog's unique index).
 _SETUP_LOCK = 0x6C6F6E67  # "long"
+_SETUP_POLL_SECONDS = 0.05
 
 
 def _psycopg():
@@ -62,11 +64,25 @@ class PostgresTextStore(TextStore):
                 "check the URL and that the server is running."
             ) from exc
         self._lock = threading.Lock()
+        with self.schema_lock() as conn:
+            for statement in _postgres_schema():
+                conn.execute(statement)
+
+    @contextmanager
+    def schema_lock(self) -> Iterator:
+        """Hold the database-wide set-up lock, on this store's connection, for creating tables.
+
+        The lock is taken by polling ``pg_try_advisory_lock``, never by a blocking
+        ``pg_advisory_lock``: a worker blocked inside a statement is an open transaction, and
+        LangGraph's migrations run ``CREATE INDEX CONCURRENTLY``, which waits for every open
+        transaction, so the holder would wait on the waiter for ever (Postgres cannot see that
+        cycle: the lock and the index build are on different sessions of one client).
+        """
         with self._lock:
-            self._conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+            while not self._conn.execute("SELECT pg_try_advisory_lock(%s)", (_SETUP_LOCK,)).fetchone()[0]:
+                time.sleep(_SETUP_POLL_SECONDS)
             try:
-                for statement in _postgres_schema():
-                    self._conn.execute(statement)
+                yield self._conn
             finally:
                 self._conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
 
@@ -108,6 +124,7 @@ async def open_postgres(url: str, *, pool_size: int = 8) -> AsyncIterator[Checkp
     """
     psycopg = _psycopg()
     try:
+        from langgraph.checkpoint.postgres import PostgresSaver
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
@@ -115,6 +132,8 @@ async def open_postgres(url: str, *, pool_size: int = 8) -> AsyncIterator[Checkp
         raise ConfigError(f"{_INSTALL}.") from exc
     store = PostgresTextStore(url)
     try:
+        with store.schema_lock() as conn:  # LangGraph's tables, on the connection holding the lock
+            PostgresSaver(conn).setup()
         pool = AsyncConnectionPool(
             url,
             min_size=1,
@@ -127,14 +146,7 @@ async def open_postgres(url: str, *, pool_size: int = 8) -> AsyncIterator[Checkp
         except Exception as exc:
             raise ConfigError(f"cannot open a connection pool to {_redact(url)}: {exc}.") from exc
         try:
-            saver = AsyncPostgresSaver(conn=pool)
-            async with pool.connection() as conn:
-                await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
-                try:
-                    await saver.setup()
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
-            yield Checkpoint(saver, store, None, url)
+            yield Checkpoint(AsyncPostgresSaver(conn=pool), store, None, url)
         finally:
             await pool.close()
     except psycopg.Error as exc:

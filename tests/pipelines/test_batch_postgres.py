@@ -1,16 +1,20 @@
 """Checkpoints in Postgres: the text store and ledger there, and two processes working one batch."""
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from longweave.pipelines.checkpoint import open_checkpoint
+from longweave.pipelines.checkpoint_postgres import _SETUP_LOCK
 from longweave.testing import FakeOpenAIServer, scripted_responder
 from tests.pipelines.postgres_server import postgres_server, postgres_url  # noqa: F401 - fixtures
 
@@ -48,6 +52,42 @@ async def test_the_text_store_and_graph_state_live_in_postgres(postgres_url):  #
         assert cp.store.keys("r", "section/") == ["section/1", "section/0"]
         assert list(cp.store.records("batch")) == [{"id": "i"}]
         assert cp.store.lease("batch", "i", 0, "w2", 60)[0] == "done"
+
+
+def test_a_worker_waiting_to_set_up_the_tables_does_not_stall_another_workers_index_build(postgres_url):  # noqa: F811
+    # The CI hang of stop 22: a worker blocked in pg_advisory_lock is an open transaction, and
+    # the worker holding the lock runs LangGraph's CREATE INDEX CONCURRENTLY, which waits for it.
+    import psycopg
+
+    opened = threading.Event()
+
+    def open_and_close():
+        async def go():
+            async with open_checkpoint(postgres_url):
+                opened.set()
+
+        asyncio.run(go())
+
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+        waiter = threading.Thread(target=open_and_close, daemon=True)
+        waiter.start()
+        others = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for _ in range(600):  # until the waiter has connected and asked for the lock
+            if holder.execute(others).fetchone()[0]:
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        holder.execute("CREATE TABLE t (x int)")
+        holder.execute("SET statement_timeout = '10s'")
+        holder.execute("CREATE INDEX CONCURRENTLY t_x ON t (x)")  # raises QueryCanceled if it waits
+        assert not opened.is_set()  # the waiter is still waiting for the set-up lock
+        holder.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+        waiter.join(timeout=60)
+    assert opened.is_set()
 
 
 @pytest.mark.slow
