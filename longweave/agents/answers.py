@@ -7,8 +7,9 @@ phrase (SQuAD-style exact match and F1, Rajpurkar et al., 2016), and a pipeline 
 back when the model does not know must recognise "The passages do not mention it." as not
 knowing. `extract_answer` strips lead-ins, labels, markdown and restatements of the question;
 `is_unknown` recognises refusals; `echoes` recognises a reply copied from the instructions
-("a name" when asked for "a name, a number or a short phrase"); `as_answer` does all three, as
-every reading agent does.
+("a name" when asked for "a name, a number or a short phrase"); `restates` recognises a reply
+that only names what the question is about ("collections.Counter" when asked what Counter is
+a subclass of); `as_answer` does all four, as every reading agent does.
 
 Deliberately not here: judging whether an answer is right (see `longweave.eval.qa`) and any
 model call; both functions are pure string rules, so a reply they cannot shorten comes back
@@ -70,7 +71,8 @@ _SOURCE_SILENT = re.compile(
 )
 
 
-def _content(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
+    """The lower-case words of `text` that are not stop words ("the", "which", "is"...)."""
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
@@ -108,12 +110,12 @@ def _unwrap(text: str) -> str:
 def _drop_restated_question(text: str, query: str) -> str:
     """ "The default width of textwrap.wrap is 70" -> "70" when the left side restates the question;
     "IndexError is raised" -> "IndexError" when the right side is the question's own verb."""
-    asked = _content(query)
+    asked = content_words(query)
     if not asked or _CONDITIONAL.match(text):
         return text
     for m in _COPULA.finditer(text):
         left, right = text[: m.start()], text[m.end() :]
-        left_words, right_words = _content(left), _content(right)
+        left_words, right_words = content_words(left), content_words(right)
         short = len(right.split()) <= 10
         if left_words and short and right.strip() and len(left_words & asked) >= 0.75 * len(left_words):
             return right.strip()
@@ -191,8 +193,30 @@ def echoes(answer: str, instructions: str, shown: str) -> bool:
     return bool(words) and _holds(_words(instructions), words) and not _holds(_words(shown), words)
 
 
+_CHOICE = re.compile(r"\w\s+or\s+\w", re.I)
+
+
+def restates(answer: str, query: str) -> bool:
+    """Whether `answer` only repeats words of `query`: it names the question's subject, not its answer.
+
+    The 0.5B Qwen2.5-Coder, asked "A collections.Counter is a subclass of which built-in type?",
+    answered "collections.Counter"; asked what FrozenInstanceError subclasses, "the exception
+    dataclasses.FrozenInstanceError". A question that offers a choice ("X or Y?") is answered
+    by its own words, so it never counts.
+
+    Example:
+        >>> restates("collections.Counter", "A collections.Counter is a subclass of which type?")
+        True
+        >>> restates("contextlib.chdir", "Which came later: functools.cache or contextlib.chdir?")
+        False
+    """
+    words = content_words(answer)
+    return bool(words) and words <= content_words(query) and not _CHOICE.search(query)
+
+
 def as_answer(reply: str, query: str | None = None, *, instructions: str = "", shown: str = "") -> str:
-    """The answer phrase of a reply, or "unknown" when it is a refusal or echoes `instructions`.
+    """The answer phrase of a reply, or "unknown" when it is a refusal, echoes `instructions` or
+    only restates `query`.
 
     Example:
         >>> as_answer("Based on the passage, the answer is ember-1234."), as_answer("Not mentioned.")
@@ -201,7 +225,9 @@ def as_answer(reply: str, query: str | None = None, *, instructions: str = "", s
     answer = extract_answer(reply, query)
     if is_unknown(answer) or (instructions and echoes(answer, instructions, f"{shown} {query or ''}")):
         return UNKNOWN
+    if query and restates(answer, query):
+        return UNKNOWN
     return answer
 
 
-__all__ = ["UNKNOWN", "as_answer", "echoes", "extract_answer", "is_unknown"]
+__all__ = ["UNKNOWN", "as_answer", "content_words", "echoes", "extract_answer", "is_unknown", "restates"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from longweave.agents.answers import UNKNOWN, as_answer
+from longweave.agents.answers import UNKNOWN, as_answer, content_words
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
 
@@ -67,6 +67,26 @@ async def answer_from_passages(
     return answer
 
 
+def off_topic(answer: str, quotes: Sequence[str], query: str) -> bool:
+    """Whether `answer` was read out of quotes that share no content word with `query`.
+
+    A quote the extractor chose wrongly can still be verbatim: asked for the period of the
+    random module's generator, the 1.5B Qwen2.5-Coder quoted "The underlying implementation in
+    C is both fast and threadsafe." and its reasoner answered "both fast and threadsafe". A
+    quote that answers a question nearly always names something the question names. An answer
+    found in no quote (put together from several) is not judged.
+
+    Example:
+        >>> off_topic("both fast and threadsafe", ["The implementation is both fast and threadsafe."],
+        ...           "What is the period of the core generator?")
+        True
+    """
+    words = content_words(answer)
+    holding = [q for q in quotes if words and words <= content_words(q)]
+    asked = {w[:5] for w in content_words(query)}
+    return bool(holding) and not any(asked & {w[:5] for w in content_words(q)} for q in holding)
+
+
 async def reason_over_evidence(
     llm: LLM,
     prompt: PromptTemplate,
@@ -77,7 +97,11 @@ async def reason_over_evidence(
     temperature: float = 0.0,
     trace: Trace | None = None,
 ) -> str:
-    """ALR^2 stage two: answer from the verified quotes alone ("unknown" for a refusal)."""
+    """ALR^2 stage two: answer from the verified quotes alone.
+
+    "unknown" for a refusal, and for an answer read out of quotes that do not bear on the
+    question (`off_topic`), so the pipeline falls back as it does when the reasoner does not know.
+    """
     evidence = "\n".join(f"- {q}" for q in quotes) if quotes else "(no evidence was found)"
     completion = await llm.complete(
         prompt.render(evidence=evidence, query=query),
@@ -87,7 +111,8 @@ async def reason_over_evidence(
         temperature=temperature,
     )
     instructions = instructions_of(prompt, evidence="", query="")
-    return as_answer(completion.text, query, instructions=instructions, shown=evidence)
+    answer = as_answer(completion.text, query, instructions=instructions, shown=evidence)
+    return UNKNOWN if off_topic(answer, quotes, query) else answer
 
 
-__all__ = ["answer_from_passages", "format_passages", "instructions_of", "reason_over_evidence"]
+__all__ = ["answer_from_passages", "format_passages", "instructions_of", "off_topic", "reason_over_evidence"]

@@ -1,6 +1,6 @@
 import pytest
 
-from longweave.agents.answers import as_answer, echoes, extract_answer, is_unknown
+from longweave.agents.answers import as_answer, echoes, extract_answer, is_unknown, restates
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,35 @@ def test_an_answer_copied_from_the_instructions_is_an_echo():
     # Words the text shown holds are an answer, even if the instructions hold them too.
     assert not echoes("a number", instructions, "Set n to a number of intervals.")
     assert as_answer("IndexError", "Q?", instructions=instructions, shown="IndexError") == "IndexError"
+
+
+@pytest.mark.parametrize(
+    ("reply", "query"),
+    [
+        ("collections.Counter", "A collections.Counter is a subclass of which built-in type?"),
+        (
+            "the exception dataclasses.FrozenInstanceError",
+            "dataclasses.FrozenInstanceError is a subclass of which exception?",
+        ),
+        ("csv.reader", "What is the name of the default dialect of csv.reader and csv.writer?"),
+    ],
+)
+def test_a_reply_naming_only_the_questions_subject_is_not_an_answer(reply, query):
+    # Replies of the 0.5B Qwen2.5-Coder with the answer in its passages: a reader that took them
+    # as answers never re-read the passages one at a time.
+    assert restates(reply, query) and as_answer(reply, query) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("reply", "query"),
+    [
+        ("dict", "A collections.Counter is a subclass of which built-in type?"),
+        (
+            "contextlib.chdir",
+            "Which was added in a later Python version: functools.cache or contextlib.chdir?",
+        ),
+        ("bisect_right", "Which function does bisect.insort run first to locate an insertion point?"),
+    ],
+)
+def test_answers_and_chosen_alternatives_are_not_restatements(reply, query):
+    assert not restates(reply, query) and as_answer(reply, query) == reply

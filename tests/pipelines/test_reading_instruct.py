@@ -43,6 +43,7 @@ def instruct_reader(
     reasoner_knows: bool = True,
     notes: str = "forgetful",
     echo: bool = False,
+    restate: bool = False,
 ) -> ScriptedLLM:
     """A scripted small instruct model.
 
@@ -52,6 +53,7 @@ def instruct_reader(
         reasoner_knows: False: the reasoner says the evidence does not answer.
         notes: "forgetful": the worker writes notes from its own chunk alone.
         echo: where it would say "unknown", it echoes the instruction's first words instead.
+        restate: where it would say "unknown", it names the question's subject ("The jade key").
     """
 
     def respond(messages: list[dict]) -> str:
@@ -86,7 +88,10 @@ def instruct_reader(
         if passages is not None:
             shown = len(re.findall(r"^\[\d+\] ", passages, re.M)) or 1
             if shown > passages_at_once:
-                instruction = text.split("</question>", 1)[1].split()
+                if restate:
+                    return "The " + " ".join(question.rstrip("?").split()[-2:])
+                # the instruction's first words, on the line after "Question: ..."
+                instruction = text.split("</passages>", 1)[1].strip().splitlines()[1].split()
                 return " ".join(instruction[:3]) if echo else "unknown"
             return chatty(solve(question, passages))
         return "unknown"
@@ -115,8 +120,33 @@ def test_rag_rereads_the_best_passages_alone_when_the_model_says_unknown(one_hop
 def test_an_answer_echoing_the_instructions_counts_as_not_knowing(one_hop):
     result = RAG(instruct_reader(echo=True), embedder="hash").run(one_hop.document, one_hop.question)
     first = result.trace.by_role("reader")[0]
-    assert first.text.split()[0] in first.messages[-1]["content"].split("</question>")[1]
+    assert first.text.split()[0] in first.messages[-1]["content"].split("</passages>")[1]
     assert result.answer == one_hop.answer and len(result.trace.by_role("reader")) >= 2
+
+
+def test_a_reply_naming_the_questions_subject_sends_rag_to_reread(one_hop):
+    result = RAG(instruct_reader(restate=True), embedder="hash").run(one_hop.document, one_hop.question)
+    first = result.trace.by_role("reader")[0].text
+    assert first.startswith("The ") and first.split()[-1] in one_hop.question
+    assert result.answer == one_hop.answer and len(result.trace.by_role("reader")) >= 2
+
+
+def test_rtr_falls_back_when_its_answer_comes_from_a_quote_off_the_question(one_hop):
+    # The extractor quotes a real sentence of the document that has nothing to do with the
+    # question; the reasoner answers from it; the reader, shown the passages, knows better.
+    off = "Its implementation is both fast and threadsafe."
+    document = f"Some notes on keys. {one_hop.needles[0].text} {off}"
+    llm = ScriptedLLM(
+        rules=[
+            (r"<document>", f"> {off}"),
+            (r"<evidence>", "both fast and threadsafe"),
+            (r"<passages>", lambda _, messages: chatty(solve(one_hop.question, prompt_text(messages)))),
+        ]
+    )
+    result = RetrieveThenReason(llm, embedder="hash").run(document, one_hop.question)
+    assert [e.text for e in result.evidence] == [off]
+    assert result.trace.by_role("reasoner")[0].text == "both fast and threadsafe"
+    assert result.answer == one_hop.answer and result.trace.by_role("reader")
 
 
 def test_rag_still_says_unknown_when_no_passage_holds_the_fact(one_hop):
