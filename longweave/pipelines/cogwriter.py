@@ -50,7 +50,7 @@ from longweave.agents.monitor import Monitor, UnitReport
 from longweave.agents.planner import MAX_SECTION_WORDS, Planner, PlanOutcome, Section, check_target
 from longweave.agents.reviewer import revision_instructions
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
-from longweave.errors import ConfigError, InputError
+from longweave.errors import CheckpointError, ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.pipelines.agentwrite import WriteResult
 from longweave.pipelines.base import Pipeline
@@ -108,7 +108,10 @@ class _Run:
         if self.plan is None:
             stored = self.store.get(self.run_id, "plan")
             if stored is None:
-                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
+                raise CheckpointError(
+                    f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent: delete it, "
+                    "or use another checkpoint path, to start over."
+                )
             self.plan = CogPlan.from_dict(json.loads(stored))
         return self.plan
 
