@@ -284,7 +284,7 @@ class CogWriter(Pipeline):
             "failed_before": failed_before,
         }
         run.store.put(run.run_id, f"review/{key}", json.dumps(review, ensure_ascii=False))
-        for record in local:
+        for record in local.entries():
             run.trace.add(record)
         run.store.put(run.run_id, f"unit/{key}", text)
         run.emit(
@@ -293,7 +293,7 @@ class CogWriter(Pipeline):
             title=unit.title,
             words=count_words(f"## {unit.title}\n\n{text}"),  # as the total counts
             budget=unit.words,
-            calls=sum(1 for r in local if r.messages),
+            calls=len(local.calls),
             completion_tokens=sum(r.completion_tokens for r in local),
             seconds=time.monotonic() - started,
             text=run.assemble(),
@@ -312,7 +312,7 @@ class CogWriter(Pipeline):
             label=f"revision of {label}",
             trace=sub,
         )
-        for record in sub:
+        for record in sub.entries():
             record.role = "reviser"
             trace.add(record)
         return written.text
