@@ -32,7 +32,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from longweave.errors import InputError, MalformedOutput
-from longweave.llm import LLM, CallRecord, Trace
+from longweave.llm import LLM, EventRecord, Trace
 from longweave.prompts import PromptTemplate
 
 MIN_SECTION_WORDS = 200
@@ -716,7 +716,7 @@ def check_shape(
 def record_event(trace: Trace | None, role: str, event: str, text: str, **meta: object) -> None:
     """Put a non-call event (a fallback, a cut, a resume) in the trace, so a user sees it."""
     if trace is not None:
-        trace.add(CallRecord(role, [], text, 0, 0, 0.0, finish_reason=event, meta={"event": event, **meta}))
+        trace.add(EventRecord(role, event, text, meta))
 
 
 def user_plan(items: list, target_words: int | None = None) -> tuple[list[Section], int]:

@@ -43,7 +43,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from longweave.errors import BudgetError, MalformedOutput
+from longweave.errors import BudgetError, SectionFailed
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
 from longweave.text import count_words, word_spans
@@ -81,10 +81,6 @@ NEW_PASSAGE = (
     "Continue the section with a new passage that follows on from this ending and adds "
     "something not yet said (a new scene, example, detail or argument)"
 )
-
-
-class SectionFailed(MalformedOutput):
-    """A section could not be written after the allowed retries; nothing of it was kept."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,6 +167,10 @@ class LLM:
                         raise TimeoutError
                     completion = await asyncio.wait_for(self.generate(msgs, **params), remaining)
                 break
+            except BackendTimeout as exc:  # the backend's own; a TimeoutError, so caught before that
+                if attempt > policy.max_retries:
+                    raise
+                error = exc
             except TimeoutError as exc:
                 error = BackendTimeout(
                     f"{self.model} gave no answer within {self.timeout:g} s; raise the timeout or "

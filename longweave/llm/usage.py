@@ -3,7 +3,9 @@
 `Usage` totals calls, prompt and completion tokens and seconds, overall and per role (the
 agent that made the call: "worker", "planner"...). It is updated from any thread or task, so
 it takes a lock. `Trace` keeps each call's exact rendered messages and reply, so a user can
-see every prompt (``print(result.trace)``), as dspy's ``inspect_history`` does.
+see every prompt (``print(result.trace)``), as dspy's ``inspect_history`` does; apart from the
+calls it keeps events, what a run did without the model (a fallback plan, a resume), so a
+user sees those too without mistaking them for calls.
 """
 
 from __future__ import annotations
@@ -114,49 +116,90 @@ class CallRecord:
     meta: dict = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class EventRecord:
+    """Something a run did that was not a model call, kept in the trace so a user sees it.
+
+    Attributes:
+        role: the agent it concerns ("planner"...).
+        event: what happened, a short name ("fallback_plan", "plan_problems").
+        text: what to show (the plan that was used instead, the problems found).
+        meta: more about it (``reason``...).
+    """
+
+    role: str
+    event: str
+    text: str = ""
+    meta: dict = field(default_factory=dict)
+
+
 class Trace:
-    """An append-only list of `CallRecord`, safe to share between concurrent agents."""
+    """The model calls of a run, and apart from them its events; safe to share between agents.
+
+    `calls` holds the `CallRecord` of each model call, `events` each `EventRecord`. Iterating,
+    indexing, ``len()``, `by_role` and `usage` see the calls; ``str()`` shows calls and events
+    together, in the order they were added.
+
+    Example:
+        >>> t = Trace(); t.add(EventRecord("planner", "fallback_plan", "1. Intro (500 words)"))
+        >>> len(t), [e.event for e in t.events]
+        (0, ['fallback_plan'])
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.records: list[CallRecord] = []
+        self.calls: list[CallRecord] = []
+        self.events: list[EventRecord] = []
+        self._entries: list[CallRecord | EventRecord] = []
 
-    def add(self, record: CallRecord) -> None:
+    @property
+    def records(self) -> list[CallRecord]:
+        """The model calls; the older name of `calls`."""
+        return self.calls
+
+    def add(self, record: CallRecord | EventRecord) -> None:
+        """Append a call or an event."""
         with self._lock:
-            self.records.append(record)
+            (self.events if isinstance(record, EventRecord) else self.calls).append(record)
+            self._entries.append(record)
+
+    def entries(self) -> list[CallRecord | EventRecord]:
+        """Calls and events together, in the order they were added (to copy them to another trace)."""
+        with self._lock:
+            return list(self._entries)
 
     def by_role(self, role: str) -> list[CallRecord]:
-        return [r for r in self.records if r.role == role]
+        return [r for r in self.calls if r.role == role]
 
     def usage(self) -> Usage:
-        """Usage of the calls recorded here: one run's own, where the model's totals span every run.
-
-        Events in the trace that are not calls (a fallback plan, a resume) are not counted.
-        """
+        """Usage of the calls recorded here: one run's own, where the model's totals span every run."""
         usage = Usage()
         for r in self:
-            if r.messages:
-                usage.record(
-                    Completion(r.text, r.prompt_tokens, r.completion_tokens, seconds=r.seconds), r.role
-                )
+            usage.record(Completion(r.text, r.prompt_tokens, r.completion_tokens, seconds=r.seconds), r.role)
         return usage
 
     def __iter__(self) -> Iterator[CallRecord]:
-        return iter(list(self.records))
+        return iter(list(self.calls))
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.calls)
 
     def __getitem__(self, i: int) -> CallRecord:
-        return self.records[i]
+        return self.calls[i]
 
     def __str__(self) -> str:
-        lines = []
-        for i, r in enumerate(self.records):
+        lines, calls = [], 0
+        for r in self.entries():
+            if isinstance(r, EventRecord):
+                about = ", ".join(f"{k}={v}" for k, v in r.meta.items())
+                lines.append(f"--- event [{r.role}] {r.event}" + (f" ({about})" if about else ""))
+                lines.append(r.text)
+                continue
             lines.append(
-                f"--- call {i} [{r.role}] {r.prompt_tokens}+{r.completion_tokens} tokens, "
+                f"--- call {calls} [{r.role}] {r.prompt_tokens}+{r.completion_tokens} tokens, "
                 f"{r.seconds:.2f}s, finish={r.finish_reason}"
             )
+            calls += 1
             for m in r.messages:
                 lines.append(f"[{m['role']}]\n{m['content']}")
             lines.append(f"[reply]\n{r.text}")

@@ -18,15 +18,11 @@ import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from longweave.errors import InputError
+from longweave.errors import InputError, PathRefused
 
 #: Files under this folder belong to longweave (checkpoints, the registry); agents cannot touch them.
 META_DIR = ".longweave"
 _SKIP_DIRS = {META_DIR, "__pycache__", ".pytest_cache", ".git"}
-
-
-class PathRefused(InputError):
-    """A path that leads outside the store, or into its private folder."""
 
 
 class FileStore:
@@ -46,7 +42,7 @@ class FileStore:
         >>> store.write("../evil", "no")
         Traceback (most recent call last):
         ...
-        longweave.memory.file_store.PathRefused: ...
+        longweave.errors.PathRefused: ...
     """
 
     def __init__(

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 
 from longweave.agents.planner import Section
+from longweave.errors import CheckpointError
 from longweave.pipelines.checkpoint import TextStore
 from longweave.text import count_words
 
@@ -44,7 +45,10 @@ class PlannedRun:
         if not self.plan:
             stored = json.loads(self.store.get(self.run_id, "plan") or "null")
             if stored is None:
-                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
+                raise CheckpointError(
+                    f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent: delete it, "
+                    "or use another checkpoint path, to start over."
+                )
             self.plan = [Section(**s) for s in stored["sections"]]
             self.plan_source = stored["source"]
             self.single = bool(stored.get("single"))

@@ -285,7 +285,7 @@ class AgentWrite(Pipeline):
                     seen=run.assemble(upto=i),
                 )
             run.store.put(run.run_id, f"section/{i}", written.text)
-            calls = run.trace.records[calls_before:]
+            calls = run.trace.calls[calls_before:]
             run.emit(
                 "section_done",
                 index=i,

@@ -23,7 +23,8 @@ class Result:
     """Common part of every pipeline's result.
 
     Attributes:
-        trace: every model call the run made, with its rendered messages.
+        trace: every model call the run made, with its rendered messages; apart from them,
+            ``trace.events`` holds what the run did without the model (a fallback plan...).
         usage: totals of those calls, overall and per role.
         seconds: wall time of the run.
     """

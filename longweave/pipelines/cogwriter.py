@@ -50,7 +50,7 @@ from longweave.agents.monitor import Monitor, UnitReport
 from longweave.agents.planner import MAX_SECTION_WORDS, Planner, PlanOutcome, Section, check_target
 from longweave.agents.reviewer import revision_instructions
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
-from longweave.errors import ConfigError, InputError
+from longweave.errors import CheckpointError, ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.pipelines.agentwrite import WriteResult
 from longweave.pipelines.base import Pipeline
@@ -108,7 +108,10 @@ class _Run:
         if self.plan is None:
             stored = self.store.get(self.run_id, "plan")
             if stored is None:
-                raise RuntimeError(f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent")
+                raise CheckpointError(
+                    f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent: delete it, "
+                    "or use another checkpoint path, to start over."
+                )
             self.plan = CogPlan.from_dict(json.loads(stored))
         return self.plan
 
@@ -281,7 +284,7 @@ class CogWriter(Pipeline):
             "failed_before": failed_before,
         }
         run.store.put(run.run_id, f"review/{key}", json.dumps(review, ensure_ascii=False))
-        for record in local:
+        for record in local.entries():
             run.trace.add(record)
         run.store.put(run.run_id, f"unit/{key}", text)
         run.emit(
@@ -290,7 +293,7 @@ class CogWriter(Pipeline):
             title=unit.title,
             words=count_words(f"## {unit.title}\n\n{text}"),  # as the total counts
             budget=unit.words,
-            calls=sum(1 for r in local if r.messages),
+            calls=len(local.calls),
             completion_tokens=sum(r.completion_tokens for r in local),
             seconds=time.monotonic() - started,
             text=run.assemble(),
@@ -309,7 +312,7 @@ class CogWriter(Pipeline):
             label=f"revision of {label}",
             trace=sub,
         )
-        for record in sub:
+        for record in sub.entries():
             record.role = "reviser"
             trace.add(record)
         return written.text

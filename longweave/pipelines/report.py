@@ -335,7 +335,7 @@ class Report(Pipeline):
                 trace=run.trace,
             )
             run.store.put(run.run_id, f"draft/{i}", written.text)
-            calls = run.trace.records[calls_before:]
+            calls = run.trace.calls[calls_before:]
             stats = {
                 "budget": budget,
                 "calls": written.calls,

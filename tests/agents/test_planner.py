@@ -142,7 +142,7 @@ async def test_planner_falls_back_and_records_it_in_the_trace():
     out = await _planner(llm, max_repairs=2).plan("Write a 1500-word story about a fox.", trace=trace)
     assert out.source == "fallback" and out.target_words == 1500 and len(llm.calls) == 3
     assert sum(s.words for s in out.sections) == 1500 and "fox" in out.sections[1].point
-    events = [r for r in trace if r.meta.get("event") == "fallback_plan"]
+    events = [e for e in trace.events if e.event == "fallback_plan"]
     assert len(events) == 1 and "Introduction" in events[0].text
     assert trace.by_role("planner")[0].messages  # the real calls are traced too
 

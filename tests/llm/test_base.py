@@ -119,6 +119,15 @@ def test_retries_are_bounded():
     assert llm.attempts == FAST.max_retries + 1
 
 
+def test_a_backends_own_timeout_is_retried_and_kept_as_it_was_raised():
+    # BackendTimeout is a TimeoutError too; it must not be mistaken for the call's deadline
+    assert Flaky([BackendTimeout("read timed out after 30 s")]).complete_sync("x").text == "fine"
+    llm = Flaky([BackendTimeout("read timed out after 30 s")] * 10)
+    with pytest.raises(BackendTimeout, match="after 30 s"):
+        llm.complete_sync("x")
+    assert llm.attempts == FAST.max_retries + 1
+
+
 def test_retry_after_longer_than_allowed_fails_fast():
     llm = Flaky([RateLimitError("later", retry_after=3600)])
     started = time.monotonic()

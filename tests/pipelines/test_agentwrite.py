@@ -144,7 +144,7 @@ def test_when_the_model_cannot_plan_a_derived_plan_is_used_and_traced():
     llm = exact_llm(plan_reply=None)  # the planner always answers "I cannot plan."
     result = AgentWrite(llm).run("Write a 2000-word story about a fox.")
     assert result.plan_source == "fallback" and len(result.plan) == 4
-    assert [r.meta.get("event") for r in result.trace if r.meta.get("event")] == ["fallback_plan"]
+    assert [e.event for e in result.trace.events] == ["fallback_plan"]
     assert "fox" in result.plan[1]["point"] and length_score(2000, result.words) >= 95
 
 

@@ -4,7 +4,7 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
-from longweave.errors import ConfigError, InputError
+from longweave.errors import CheckpointError, ConfigError, InputError
 from longweave.pipelines.checkpoint import TextStore, fingerprint, open_checkpoint
 
 
@@ -84,3 +84,14 @@ async def test_open_checkpoint_in_memory_and_bad_paths(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         async with open_checkpoint(tmp_path / "nope" / "x.db"):
             pass
+
+
+def test_a_run_whose_stored_plan_is_gone_raises_a_checkpoint_error():
+    from longweave.llm import Trace
+    from longweave.pipelines.agentwrite import _Run as WriteRun
+    from longweave.pipelines.cogwriter import _Run as CogRun
+
+    store = TextStore()
+    for run in (WriteRun("r", "x", 100, None, store, Trace()), CogRun("r", "x", 100, None, store, Trace())):
+        with pytest.raises(CheckpointError, match="no plan stored.*start over"):
+            run.load_plan()

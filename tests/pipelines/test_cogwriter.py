@@ -172,7 +172,7 @@ def test_result_shape_trace_and_usage():
     result = CogWriter(cog_llm(), use_model_planner=False).run("A diary of 3 weeks, 25 words each.")
     assert isinstance(result, CogResult)
     assert result.words == count_words(result.text) > 75
-    assert result.usage.total.calls == len([r for r in result.trace if r.messages]) == 3
+    assert result.usage.total.calls == len(result.trace.calls) == 3
     assert set(result.usage.by_role) == {"writer"}
     nodes = set(CogWriter(cog_llm()).graph.get_graph().nodes)
     assert {"plan", "schedule", "unit"} <= nodes
