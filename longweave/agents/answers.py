@@ -196,12 +196,21 @@ def echoes(answer: str, instructions: str, shown: str) -> bool:
 _CHOICE = re.compile(r"\w\s+or\s+\w", re.I)
 
 
+def _root(word: str) -> str:
+    """`word` without a plural or verb ending ("runs" -> "run", "raised" -> "rais")."""
+    for end in ("ing", "ed", "es", "s"):
+        if word.endswith(end) and len(word) - len(end) >= 3:
+            return word[: -len(end)]
+    return word
+
+
 def restates(answer: str, query: str) -> bool:
     """Whether `answer` only repeats words of `query`: it names the question's subject, not its answer.
 
     The 0.5B Qwen2.5-Coder, asked "A collections.Counter is a subclass of which built-in type?",
     answered "collections.Counter"; asked what FrozenInstanceError subclasses, "the exception
-    dataclasses.FrozenInstanceError". A question that offers a choice ("X or Y?") is answered
+    dataclasses.FrozenInstanceError"; asked which function bisect.insort runs first, "bisect.insort
+    runs first to locate an insertion point". A question that offers a choice ("X or Y?") is answered
     by its own words, so it never counts.
 
     Example:
@@ -210,8 +219,9 @@ def restates(answer: str, query: str) -> bool:
         >>> restates("contextlib.chdir", "Which came later: functools.cache or contextlib.chdir?")
         False
     """
-    words = content_words(answer)
-    return bool(words) and words <= content_words(query) and not _CHOICE.search(query)
+    words = {_root(w) for w in content_words(answer)}
+    asked = {_root(w) for w in content_words(query)}
+    return bool(words) and words <= asked and not _CHOICE.search(query)
 
 
 def as_answer(reply: str, query: str | None = None, *, instructions: str = "", shown: str = "") -> str:

@@ -83,6 +83,10 @@ def test_an_answer_copied_from_the_instructions_is_an_echo():
             "dataclasses.FrozenInstanceError is a subclass of which exception?",
         ),
         ("csv.reader", "What is the name of the default dialect of csv.reader and csv.writer?"),
+        (
+            "bisect.insort runs first to locate an insertion point",
+            "Which function does bisect.insort run first to locate an insertion point?",
+        ),
     ],
 )
 def test_a_reply_naming_only_the_questions_subject_is_not_an_answer(reply, query):
