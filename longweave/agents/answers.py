@@ -233,9 +233,8 @@ def as_answer(reply: str, query: str | None = None, *, instructions: str = "", s
         ('ember-1234', 'unknown')
     """
     answer = extract_answer(reply, query)
-    if is_unknown(answer) or (instructions and echoes(answer, instructions, f"{shown} {query or ''}")):
-        return UNKNOWN
-    if query and restates(answer, query):
+    echoed = bool(instructions) and echoes(answer, instructions, f"{shown} {query or ''}")
+    if is_unknown(answer) or echoed or (query and restates(answer, query)):
         return UNKNOWN
     return answer
 
