@@ -48,8 +48,10 @@ from longweave.eval.qa import contains_answer, exact_match, f1_score
 from longweave.eval.tables import markdown_table
 from longweave.llm import LLM, ScriptedLLM
 from longweave.llm.scripted import prompt_text
+from longweave.memory.embedders import load_embedder
+from longweave.memory.index_cache import passage_settings
 from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, RetrieveThenReason
-from longweave.text import load_corpus
+from longweave.text import get_tokenizer, load_corpus
 
 DATA = Path(__file__).parent / "data" / "reading_real.json"
 METHODS = ("rag", "rtr", "coa", "full")
@@ -133,7 +135,10 @@ def shown_text(method: str, result) -> str:
 def index_for(corpus, embedder: str, cache: Path | None) -> tuple[RAGIndex, float]:
     started = time.monotonic()
     if cache is not None:
-        key = hashlib.sha1(f"{embedder}\x00{corpus.text}".encode()).hexdigest()[:16]
+        # The library's passage settings (its format version among them) are in the key, so a
+        # change to chunking or embedding never reads an index built the old way.
+        settings = passage_settings(load_embedder(embedder), 256, get_tokenizer())
+        key = hashlib.sha1(f"{settings}\x00{corpus.text}".encode()).hexdigest()[:16]
         folder = cache / key
         if (folder / "rag.json").exists():
             return RAGIndex.load(folder), time.monotonic() - started

@@ -47,7 +47,7 @@ from longweave.text.tokenizer import Tokenizer
 
 FILE_NAME = "passages.db"
 # Bump when chunking or the stored layout changes, so old entries are never read as new ones.
-_FORMAT = 1
+_FORMAT = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     key TEXT PRIMARY KEY,

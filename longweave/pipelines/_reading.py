@@ -7,7 +7,8 @@ graph state holds only ids, counters and short strings, never the document.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from longweave.agents.extractor import DroppedQuote, Evidence
 from longweave.errors import InputError
 from longweave.pipelines.base import Result
 from longweave.text.chunking import Chunk
+from longweave.text.headings import TRAIL_SEPARATOR, Headings
 
 RUN_KEY = "longweave_run"
 
@@ -35,6 +37,9 @@ class Passage:
         source: the file it came from ("" for a plain string).
         score: similarity to the query (cosine).
         rank: 1 for the best match.
+        heading: the headings it sits under, innermost last ("shutil — High-level file
+            operations › Directory and files operations › shutil.rmtree(path, ...)"; see
+            `longweave.text.headings`), "" where the text has none above it.
     """
 
     text: str
@@ -43,6 +48,44 @@ class Passage:
     source: str = ""
     score: float = 0.0
     rank: int = 0
+    heading: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The passage as a reader sees it: its section line, then its text.
+
+        A passage cut out of a section often no longer names what it is about ("Delete an
+        entire directory tree" without ``shutil.rmtree``); the section line gives that back.
+        """
+        text = self.text.strip()
+        return f"{section_line(self.heading)}\n{text}" if self.heading else text
+
+
+def section_line(heading: str) -> str:
+    """How a reader is told the section a text sits in."""
+    return f"(Section: {heading})"
+
+
+_SECTION_LINE = re.compile(r"^[>\s]*\(Section: [^\n]*\)[ \t]*\n?", re.MULTILINE)
+
+
+def without_section_lines(text: str) -> str:
+    """`text` less the section lines `Passage.shown` adds, which a model may copy into a quote."""
+    return _SECTION_LINE.sub("", text)
+
+
+def section_at(passages: Sequence[Passage], offset: int) -> str:
+    """The innermost heading over `offset`, from the passage that holds it ("" if none).
+
+    A heading inside the passage before `offset` wins over the one the passage starts under.
+    """
+    for p in passages:
+        if p.start <= offset < p.end:
+            inner = Headings(p.text).trail(offset - p.start)
+            if inner:
+                return inner[-1]
+            return p.heading.rsplit(TRAIL_SEPARATOR, 1)[-1]
+    return ""
 
 
 @dataclass

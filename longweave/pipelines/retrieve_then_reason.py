@@ -44,6 +44,9 @@ from longweave.pipelines._reading import (
     ReadingResult,
     require_query,
     run_context,
+    section_at,
+    section_line,
+    without_section_lines,
 )
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
@@ -164,7 +167,7 @@ class RetrieveThenReason(Pipeline):
         )
         kept, dropped = [], []
         for quote in state["quotes"]:
-            found = verifier.verify(quote)
+            found = verifier.verify(without_section_lines(quote))
             (kept if isinstance(found, Evidence) else dropped).append(asdict(found))
         kept.sort(key=lambda e: e["start"])
         return {"evidence": kept, "dropped": dropped}
@@ -174,7 +177,7 @@ class RetrieveThenReason(Pipeline):
         answer = await reason_over_evidence(
             self.llm,
             self.prompt("reasoner"),
-            quotes=[e["text"] for e in state["evidence"]],
+            quotes=[_with_section(e, run["sections"]) for e in state["evidence"]],
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
@@ -195,7 +198,7 @@ class RetrieveThenReason(Pipeline):
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
             trace=run["trace"],
-            reread=[p.text for p in best],
+            reread=[p.shown for p in best],
         )
         return {"answer": answer}
 
@@ -235,7 +238,7 @@ class RetrieveThenReason(Pipeline):
         else:
             passages = reorder_passages(index.search(query, self.top_k))
             segments = [(p.text, p.start) for p in passages]
-            context = format_passages([p.text for p in passages])
+            context = format_passages([p.shown for p in passages])
             names = {p.start: p.source for p in index.passages}
             starts = sorted(names)
             locate = _locator(starts, names)
@@ -250,6 +253,8 @@ class RetrieveThenReason(Pipeline):
             "segments": segments,
             "locate": locate,
             "passages": passages,
+            # Where a quote's heading is looked up: the passages shown, or the whole text.
+            "sections": [Passage(corpus.text, 0, len(corpus.text))] if index is None else passages,
             "trace": Trace(),
         }
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
@@ -264,6 +269,13 @@ class RetrieveThenReason(Pipeline):
             evidence=[Evidence(**e) for e in state["evidence"]],
             dropped=[DroppedQuote(**d) for d in state["dropped"]],
         )
+
+
+def _with_section(evidence: dict, passages: list[Passage]) -> str:
+    """A verified quote as the reasoner sees it: under the heading it was found under, so
+    "This runs faster than mean()" still says it is about ``statistics.fmean``."""
+    section = section_at(passages, evidence["start"])
+    return f"{section_line(section)} {evidence['text']}" if section else evidence["text"]
 
 
 def _after_verify(state: RTRState) -> str:

@@ -1,4 +1,4 @@
-"""Load what a user wants read: plain text, Markdown, HTML (text only) and PDF, one file or many.
+"""Load what a user wants read: plain text, Markdown, HTML (as Markdown) and PDF, one file or many.
 
 `load_document(path)` returns a `Document` (its name and text); `load_corpus(paths)` joins
 several into one `Corpus` whose text is what pipelines read, while `Corpus.sources` keeps each
@@ -20,11 +20,11 @@ import os
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TextIO
 
 from longweave.errors import InputError
+from longweave.text.html import html_to_text
 
 # How much of a file is sniffed for its encoding and for binary content.
 _SNIFF_BYTES = 64 * 1024
@@ -171,57 +171,6 @@ def open_text(path: str | os.PathLike) -> TextIO:
 
 
 # -- formats ----------------------------------------------------------------------------
-
-
-class _TextOfHTML(HTMLParser):
-    """Visible text of an HTML page: scripts and styles dropped, block elements on their own lines."""
-
-    _SKIP = {"script", "style", "noscript", "template", "head", "svg"}
-    _BLOCK = {
-        "p", "div", "section", "article", "header", "footer", "li", "ul", "ol", "table", "tr",
-        "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "br", "hr", "title", "dd", "dt",
-    }  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-    def text(self) -> str:
-        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
-        out, blank = [], False
-        for line in lines:
-            if line:
-                out.append(line)
-                blank = False
-            elif not blank and out:
-                out.append("")
-                blank = True
-        return "\n".join(out).strip()
-
-
-def html_to_text(html: str) -> str:
-    """The visible text of an HTML document (no scripts, styles or markup)."""
-    parser = _TextOfHTML()
-    parser.feed(html)
-    parser.close()
-    return parser.text()
 
 
 def _pdf_text(path: Path) -> str:

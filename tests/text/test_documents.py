@@ -42,7 +42,7 @@ def test_html_is_reduced_to_visible_text(tmp_path):
         "<html><head><title>T</title><style>p{}</style></head><body><h1>Head</h1>"
         "<p>One &amp; two</p><script>x()</script><p>Three</p></body></html>"
     )
-    assert html_to_text(html) == "Head\n\nOne & two\n\nThree"
+    assert html_to_text(html) == "# Head\n\nOne & two\n\nThree"
     (tmp_path / "p.html").write_text(html)
     assert "x()" not in load_document(tmp_path / "p.html").text
 

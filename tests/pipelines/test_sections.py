@@ -1,0 +1,94 @@
+"""Passages carry the headings they sit under, so a paragraph that does not name its subject
+can still be read for it (issue 15: "Delete an entire directory tree" under the entry
+``shutil.rmtree(...)``, cut apart by the chunker)."""
+
+import re
+
+from longweave.llm import ScriptedLLM
+from longweave.llm.scripted import prompt_text
+from longweave.memory.embedders import HashingEmbedder
+from longweave.pipelines import RAG, RAGIndex, RetrieveThenReason
+from longweave.pipelines._reading import Passage, section_at, without_section_lines
+
+FILLER = " ".join(f"Line {i} of the reference says nothing in particular about trees." for i in range(60))
+DOC = (
+    "# filetools reference\n\n## Directory operations\n\n"
+    f"### filetools.prune(path)\n\n{FILLER}\n\nDelete an entire directory tree, and every file in it.\n\n"
+    f"### filetools.touch(path)\n\n{FILLER}\n\nCreate an empty file.\n"
+)
+QUESTION = "Which filetools function deletes an entire directory tree?"
+
+
+def section_reader() -> ScriptedLLM:
+    """Answers with the function named in the section line of the passage that holds the fact,
+    as a reader must when the passage's own words do not name it; "unknown" otherwise."""
+
+    def respond(messages: list[dict]) -> str:
+        text = prompt_text(messages)
+        if "<evidence>" in text:
+            m = re.search(r"\(Section: (?:[^)]*› )?(filetools\.\w+)\([^)]*\)\) Delete an entire", text)
+        else:
+            m = re.search(
+                r"\(Section: [^\n]*?(filetools\.\w+)\(path\)\)\n(?:[^\[]*\n)?Delete an entire", text
+            )
+        return m[1] if m else "unknown"
+
+    return ScriptedLLM(respond, model="section-reader")
+
+
+def test_passages_know_their_headings_and_keep_them_through_save(tmp_path):
+    index = RAGIndex.build(DOC, embedder=HashingEmbedder(256), chunk_tokens=64, index_cache=False)
+    holding = next(p for p in index.passages if "Delete an entire" in p.text)
+    assert "filetools.prune" not in holding.text  # the chunker cut it from its heading
+    assert holding.heading == "filetools reference › Directory operations › filetools.prune(path)"
+    assert holding.shown.startswith(f"(Section: {holding.heading})\n")
+    assert RAGIndex.load(index.save(tmp_path / "idx")).passages == index.passages
+    # A passage that opens with its own heading does not repeat it in its section line.
+    assert index.passages[0].text.startswith("# filetools reference") and index.passages[0].heading == ""
+
+
+def test_rag_reads_the_section_line_of_a_passage():
+    result = RAG(section_reader(), embedder=HashingEmbedder(256), chunk_tokens=64, index_cache=False).run(
+        DOC, QUESTION
+    )
+    assert result.answer == "filetools.prune"
+
+
+def test_rtr_shows_the_reasoner_where_each_quote_was_found():
+    def respond(messages: list[dict]) -> str:
+        text = prompt_text(messages)
+        if "<evidence>" in text:
+            return section_reader().complete_sync(text).text
+        # The extractor copies the section line along with the sentence, as small models do.
+        line = re.search(r"\(Section: [^\n]*prune[^\n]*\)", text)
+        return f"> {line[0]}\n> Delete an entire directory tree, and every file in it." if line else "> NONE"
+
+    rtr = RetrieveThenReason(
+        ScriptedLLM(respond),
+        embedder=HashingEmbedder(256),
+        chunk_tokens=64,
+        index_cache=False,
+        top_k=3,
+        window=600,
+        quote_tokens=64,
+    )
+    result = rtr.run(DOC, QUESTION)
+    assert [e.text for e in result.evidence] == ["Delete an entire directory tree, and every file in it."]
+    assert result.answer == "filetools.prune" and not result.trace.by_role("reader")
+
+
+def test_section_helpers():
+    p = Passage("intro\n\n## Inner\n\nbody", 100, 121, heading="Top › Outer")
+    assert section_at([p], 102) == "Outer" and section_at([p], 118) == "Inner" and section_at([p], 5) == ""
+    assert without_section_lines("> (Section: A › B)\n> text") == "> text"
+
+
+def test_rtr_over_a_whole_document_also_tells_the_reasoner_the_section():
+    def respond(messages: list[dict]) -> str:
+        text = prompt_text(messages)
+        if "<evidence>" in text:
+            return section_reader().complete_sync(text).text
+        return "> Delete an entire directory tree, and every file in it."
+
+    result = RetrieveThenReason(ScriptedLLM(respond), embedder=HashingEmbedder(256)).run(DOC, QUESTION)
+    assert result.chunks == 1 and result.answer == "filetools.prune"
