@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from longweave.agents.answers import UNKNOWN, as_answer, content_words
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
+from longweave.text.headings import without_section_lines
 
 
 def instructions_of(prompt: PromptTemplate, **empty: str) -> str:
@@ -112,7 +113,8 @@ async def reason_over_evidence(
     )
     instructions = instructions_of(prompt, evidence="", query="")
     answer = as_answer(completion.text, query, instructions=instructions, shown=evidence)
-    return UNKNOWN if off_topic(answer, quotes, query) else answer
+    own_words = [without_section_lines(q) for q in quotes]  # a quote's section is not its words
+    return UNKNOWN if off_topic(answer, own_words, query) else answer
 
 
 __all__ = ["answer_from_passages", "format_passages", "instructions_of", "off_topic", "reason_over_evidence"]

@@ -7,7 +7,6 @@ graph state holds only ids, counters and short strings, never the document.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,7 @@ from longweave.agents.extractor import DroppedQuote, Evidence
 from longweave.errors import InputError
 from longweave.pipelines.base import Result
 from longweave.text.chunking import Chunk
-from longweave.text.headings import TRAIL_SEPARATOR, Headings
+from longweave.text.headings import TRAIL_SEPARATOR, Headings, section_line
 
 RUN_KEY = "longweave_run"
 
@@ -59,19 +58,6 @@ class Passage:
         """
         text = self.text.strip()
         return f"{section_line(self.heading)}\n{text}" if self.heading else text
-
-
-def section_line(heading: str) -> str:
-    """How a reader is told the section a text sits in."""
-    return f"(Section: {heading})"
-
-
-_SECTION_LINE = re.compile(r"^[>\s]*\(Section: [^\n]*\)[ \t]*\n?", re.MULTILINE)
-
-
-def without_section_lines(text: str) -> str:
-    """`text` less the section lines `Passage.shown` adds, which a model may copy into a quote."""
-    return _SECTION_LINE.sub("", text)
 
 
 def section_at(passages: Sequence[Passage], offset: int) -> str:

@@ -45,13 +45,12 @@ from longweave.pipelines._reading import (
     require_query,
     run_context,
     section_at,
-    section_line,
-    without_section_lines,
 )
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document
+from longweave.text.headings import on_heading_line, section_line, without_section_lines
 
 
 class RTRState(TypedDict, total=False):
@@ -167,8 +166,19 @@ class RetrieveThenReason(Pipeline):
         )
         kept, dropped = [], []
         for quote in state["quotes"]:
-            found = verifier.verify(without_section_lines(quote))
+            own = without_section_lines(quote)  # a section line copied from the prompt is ours
+            if quote.strip() and not own.strip():
+                continue
+            found = verifier.verify(own)
             (kept if isinstance(found, Evidence) else dropped).append(asdict(found))
+        if kept and all(_on_heading(e["start"], run["segments"]) for e in kept):
+            # Headings name what a section is about but state nothing: quoted alone (the 1.5B
+            # model quoted the signatures of insort_left and insort_right and guessed between
+            # them), they leave the reasoner to guess, so the reader answers from the passages.
+            dropped += [
+                {"quote": e["quote"], "reason": "only headings quoted", "score": e["score"]} for e in kept
+            ]
+            kept = []
         kept.sort(key=lambda e: e["start"])
         return {"evidence": kept, "dropped": dropped}
 
@@ -276,6 +286,13 @@ def _with_section(evidence: dict, passages: list[Passage]) -> str:
     "This runs faster than mean()" still says it is about ``statistics.fmean``."""
     section = section_at(passages, evidence["start"])
     return f"{section_line(section)} {evidence['text']}" if section else evidence["text"]
+
+
+def _on_heading(offset: int, segments: list[tuple[str, int]]) -> bool:
+    for text, base in segments:
+        if base <= offset < base + len(text):
+            return on_heading_line(text, offset - base)
+    return False
 
 
 def _after_verify(state: RTRState) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 _ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 _FENCE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
 TRAIL_SEPARATOR = " › "
+_SECTION = "(Section: "
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,52 @@ class Headings:
         return TRAIL_SEPARATOR.join(self.trail(offset, before=before)[-last:])
 
 
+def on_heading_line(text: str, offset: int) -> bool:
+    """Whether `offset` falls on a heading line of `text` (``#`` to ``######``).
+
+    Example:
+        >>> text = "## f(x)\\n\\nDoes things."
+        >>> on_heading_line(text, 4), on_heading_line(text, text.index("Does"))
+        (True, False)
+    """
+    return _ATX.match(text, text.rfind("\n", 0, offset) + 1) is not None
+
+
+def section_line(heading: str) -> str:
+    """How a reader is told the section a passage or quote sits in: ``(Section: heading)``."""
+    return f"{_SECTION}{heading})"
+
+
+def without_section_lines(text: str) -> str:
+    """`text` less every `section_line` in it (and the line break or space after one).
+
+    A model may copy a section line into a quote, which then matches nothing in the source;
+    and a quote's own words, not its section, tell whether it bears on a question. Headings
+    may hold parentheses ("shutil.rmtree(path, onerror=None)"), so each line is matched by
+    counting them.
+
+    Example:
+        >>> without_section_lines("(Section: A › f(x)) Deletes a tree (all of it).")
+        'Deletes a tree (all of it).'
+    """
+    out, i = [], 0
+    while (at := text.find(_SECTION, i)) >= 0:
+        depth, j = 0, at
+        while j < len(text) and text[j] != "\n":
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        if depth:  # not closed on its line: not one of ours
+            out.append(text[i : at + 1])
+            i = at + 1
+            continue
+        out.append(text[i:at])
+        i = j + 1 if j < len(text) and text[j] in " \n" else j
+    out.append(text[i:])
+    return "".join(out)
+
+
 def _fenced_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each fenced code block, so a "# comment" in code is not a heading."""
     marks = [m.start() for m in _FENCE.finditer(text)]
@@ -90,4 +137,11 @@ def _inside(offset: int, spans: list[tuple[int, int]]) -> bool:
     return bool(i) and spans[i - 1][0] <= offset < spans[i - 1][1]
 
 
-__all__ = ["TRAIL_SEPARATOR", "Heading", "Headings"]
+__all__ = [
+    "TRAIL_SEPARATOR",
+    "Heading",
+    "Headings",
+    "on_heading_line",
+    "section_line",
+    "without_section_lines",
+]

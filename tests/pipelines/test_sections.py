@@ -2,13 +2,24 @@
 can still be read for it (issue 15: "Delete an entire directory tree" under the entry
 ``shutil.rmtree(...)``, cut apart by the chunker)."""
 
+import asyncio
 import re
 
+from longweave.agents.reasoner import reason_over_evidence
 from longweave.llm import ScriptedLLM
 from longweave.llm.scripted import prompt_text
 from longweave.memory.embedders import HashingEmbedder
 from longweave.pipelines import RAG, RAGIndex, RetrieveThenReason
-from longweave.pipelines._reading import Passage, section_at, without_section_lines
+from longweave.pipelines._reading import Passage, section_at
+from longweave.prompts import load_prompt
+from longweave.text.headings import without_section_lines
+
+
+def llm_reason(llm, quotes, query):
+    return asyncio.run(
+        reason_over_evidence(llm, load_prompt("reasoner"), quotes=quotes, query=query, max_tokens=32)
+    )
+
 
 FILLER = " ".join(f"Line {i} of the reference says nothing in particular about trees." for i in range(60))
 DOC = (
@@ -80,7 +91,20 @@ def test_rtr_shows_the_reasoner_where_each_quote_was_found():
 def test_section_helpers():
     p = Passage("intro\n\n## Inner\n\nbody", 100, 121, heading="Top › Outer")
     assert section_at([p], 102) == "Outer" and section_at([p], 118) == "Inner" and section_at([p], 5) == ""
-    assert without_section_lines("> (Section: A › B)\n> text") == "> text"
+    assert without_section_lines("(Section: A › B)\ntext") == "text"
+    # Headings hold parentheses; the text after a section line may too.
+    assert without_section_lines("(Section: f(x, y=None)) Deletes (all).") == "Deletes (all)."
+    assert without_section_lines("(Section: not closed\nnext") == "(Section: not closed\nnext"
+
+
+def test_a_quote_judged_off_topic_by_its_own_words_not_its_section():
+    # The 1.5B model's s05 miss: asked for the period of the random module's generator, it quoted
+    # "The underlying implementation in C is both fast and threadsafe."; the section line names
+    # the random module, but the quote itself shares no word with the question.
+    quote = "(Section: random — Generate pseudo-random numbers) It is both fast and threadsafe."
+    llm = ScriptedLLM(lambda messages: "both fast and threadsafe")
+    answer = llm_reason(llm, [quote], "What is the period of the random module's core generator?")
+    assert answer == "unknown"
 
 
 def test_rtr_over_a_whole_document_also_tells_the_reasoner_the_section():
@@ -92,3 +116,27 @@ def test_rtr_over_a_whole_document_also_tells_the_reasoner_the_section():
 
     result = RetrieveThenReason(ScriptedLLM(respond), embedder=HashingEmbedder(256)).run(DOC, QUESTION)
     assert result.chunks == 1 and result.answer == "filetools.prune"
+
+
+def test_rtr_reads_the_passages_when_only_headings_were_quoted():
+    # The extractor quotes two signatures and no sentence; the reasoner would guess between them.
+    def respond(messages: list[dict]) -> str:
+        text = prompt_text(messages)
+        if "<evidence>" in text:
+            return "filetools.touch"
+        if "<document>" in text:
+            return "> filetools.prune(path)\n> filetools.touch(path)"
+        return section_reader().complete_sync(text).text
+
+    rtr = RetrieveThenReason(
+        ScriptedLLM(respond),
+        embedder=HashingEmbedder(256),
+        chunk_tokens=64,
+        index_cache=False,
+        top_k=3,
+        window=600,
+        quote_tokens=64,
+    )
+    result = rtr.run(DOC, QUESTION)
+    assert not result.evidence and {d.reason for d in result.dropped} == {"only headings quoted"}
+    assert result.answer == "filetools.prune" and result.trace.by_role("reader")
