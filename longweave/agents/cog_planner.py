@@ -26,9 +26,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from longweave.agents.constraints import Constraint
 from longweave.agents.planner import Planner, record_event, target_from_instruction
 from longweave.errors import InputError, MalformedOutput
-from longweave.eval.constraints import Constraint
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
 
