@@ -27,9 +27,11 @@ import re
 from dataclasses import dataclass, field
 
 from longweave.agents.constraints import Constraint
-from longweave.agents.planner import Planner, record_event, target_from_instruction
+from longweave.agents.plan import target_from_instruction
+from longweave.agents.planner import Planner
 from longweave.errors import InputError, MalformedOutput
 from longweave.llm import LLM, Trace
+from longweave.llm.usage import record_event
 from longweave.prompts import PromptTemplate
 
 DEFAULT_UNIT_WORDS = 150

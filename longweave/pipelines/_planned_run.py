@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from longweave.agents.planner import Section
+from longweave.agents.plan import Section
 from longweave.errors import CheckpointError
 from longweave.pipelines.checkpoint import TextStore
 from longweave.text import count_words

@@ -52,16 +52,15 @@ from typing import Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from longweave.agents.planner import (
+from longweave.agents.plan import (
     MAX_SECTION_WORDS,
-    Planner,
-    PlanOutcome,
     Section,
     check_target,
     render_plan,
     target_from_instruction,
-    user_plan,
 )
+from longweave.agents.plan_parser import user_plan
+from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.summarizer import Summarizer
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
 from longweave.errors import ConfigError, InputError

@@ -146,7 +146,7 @@ def iter_items(inputs: Inputs) -> Iterator[Item]:
 
 def _item(data: object, position: int, where: str) -> Item:
     if not isinstance(data, dict):
-        raise InputError(f"{where} is not a JSON object; give one object a line, with an \"id\".")
+        raise InputError(f'{where} is not a JSON object; give one object a line, with an "id".')
     raw = data.get("id")
     if raw is None or (isinstance(raw, str) and not raw.strip()) or isinstance(raw, bool | dict | list):
         raise InputError(f'{where} has no "id"; give every input a unique "id" (a string or number).')
@@ -302,7 +302,7 @@ class Worker:
         kwargs = {param: fields[key] for param, key in self.io.inputs.items() if fields.get(key) is not None}
         missing = [self.io.inputs[p] for p in self.io.required if p not in kwargs]
         if missing:
-            hint = " (or \"files\")" if missing == ["document"] else ""
+            hint = ' (or "files")' if missing == ["document"] else ""
             raise InputError(f"input {item.id!r} has no {', '.join(map(repr, missing))}{hint}.")
         if self.resumable and self.io.run_id:
             kwargs[self.io.run_id] = f"{self.batch_id}/{item.id}"
@@ -334,7 +334,7 @@ class Worker:
 
 
 def _asked_length(item: Item) -> bool:
-    from longweave.agents.planner import target_from_instruction
+    from longweave.agents.plan import target_from_instruction
 
     if item.fields.get("words") or item.fields.get("target_words") or item.fields.get("plan"):
         return True

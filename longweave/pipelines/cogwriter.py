@@ -47,7 +47,8 @@ from langgraph.types import Send
 
 from longweave.agents.cog_planner import CogPlan, CogPlanner, Unit, render_constraints, units_from_user
 from longweave.agents.monitor import Monitor, UnitReport
-from longweave.agents.planner import MAX_SECTION_WORDS, Planner, PlanOutcome, Section, check_target
+from longweave.agents.plan import MAX_SECTION_WORDS, Section, check_target
+from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.reviewer import revision_instructions
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
 from longweave.errors import CheckpointError, ConfigError, InputError

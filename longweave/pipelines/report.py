@@ -56,15 +56,9 @@ from langgraph.runtime import Runtime
 
 from longweave.agents.citation_checker import CitationChecker
 from longweave.agents.citations import Citation, CitationRules, CorpusMap
-from longweave.agents.planner import (
-    MAX_SECTION_WORDS,
-    Planner,
-    PlanOutcome,
-    Section,
-    check_target,
-    render_plan,
-)
-from longweave.agents.planner import target_from_instruction as _stated_target
+from longweave.agents.plan import MAX_SECTION_WORDS, Section, check_target, render_plan
+from longweave.agents.plan import target_from_instruction as _stated_target
+from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.report_planner import DEFAULT_REPORT_WORDS, ReportPlanner
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
 from longweave.errors import ConfigError, InputError
