@@ -48,7 +48,8 @@ from longweave.eval.qa import contains_answer, exact_match, f1_score
 from longweave.eval.tables import markdown_table
 from longweave.llm import LLM, ScriptedLLM
 from longweave.llm.scripted import prompt_text
-from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, RetrieveThenReason
+from longweave.memory import RAGIndex
+from longweave.pipelines import RAG, ChainOfAgents, FullContext, RetrieveThenReason
 from longweave.text import load_corpus
 
 DATA = Path(__file__).parent / "data" / "reading_real.json"

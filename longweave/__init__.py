@@ -14,14 +14,13 @@ from longweave.eval import (
 )
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
 from longweave.llm.pool import EndpointPool
-from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
+from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream, RAGIndex
 from longweave.memory.file_store import FileStore
 from longweave.pipelines import (
     RAG,
     ChainOfAgents,
     FullContext,
     MemoryChat,
-    RAGIndex,
     ReadingResult,
     RetrieveThenReason,
 )

@@ -15,6 +15,7 @@ from langchain_core.runnables import RunnableConfig
 
 from longweave.agents.extractor import DroppedQuote, Evidence
 from longweave.errors import InputError
+from longweave.memory.passage_index import Passage
 from longweave.pipelines.base import Result
 from longweave.text.chunking import Chunk
 
@@ -22,27 +23,6 @@ RUN_KEY = "longweave_run"
 
 # Progress callback: (stage, done, total or None).
 Progress = Callable[[str, int, int | None], None]
-
-
-@dataclass(slots=True)
-class Passage:
-    """A retrieved piece of the source with where it came from.
-
-    Attributes:
-        text: the passage.
-        start: character offset in the source text.
-        end: end offset (exclusive).
-        source: the file it came from ("" for a plain string).
-        score: similarity to the query (cosine).
-        rank: 1 for the best match.
-    """
-
-    text: str
-    start: int
-    end: int
-    source: str = ""
-    score: float = 0.0
-    rank: int = 0
 
 
 @dataclass
@@ -131,4 +111,4 @@ def require_query(query: str | None, method: str) -> str:
     return query.strip()
 
 
-__all__ = ["ChunkFeed", "Passage", "Progress", "ReadingResult", "require_query", "run_context"]
+__all__ = ["ChunkFeed", "Progress", "ReadingResult", "require_query", "run_context"]

@@ -65,11 +65,11 @@ from longweave.errors import ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
+from longweave.memory.passage_index import RAGIndex
 from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
 from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
-from longweave.pipelines.rag import RAGIndex
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 

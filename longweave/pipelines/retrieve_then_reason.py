@@ -37,18 +37,17 @@ from longweave.errors import BudgetError, ConfigError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
+from longweave.memory.passage_index import Passage, RAGIndex, reorder_passages
 from longweave.pipelines._reading import (
     RUN_KEY,
-    Passage,
     Progress,
     ReadingResult,
     require_query,
     run_context,
 )
 from longweave.pipelines.base import Pipeline
-from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
 from longweave.prompts import PromptOverride
-from longweave.text.documents import Corpus, Document
+from longweave.text.documents import Corpus, Document, as_corpus
 
 
 class RTRState(TypedDict, total=False):
@@ -218,7 +217,7 @@ class RetrieveThenReason(Pipeline):
         if isinstance(document, RAGIndex):
             index, corpus = document, None
         else:
-            corpus = _as_corpus(document)
+            corpus = as_corpus(document)
             index = None
             if not self._fits_whole(corpus.text, query):
                 index = RAGIndex.build(
