@@ -68,6 +68,7 @@ from longweave.llm import LLM, Trace
 from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -166,6 +167,14 @@ class AgentWrite(Pipeline):
         prompts: overrides for the agents "planner", "planner_repair", "writer",
             "writer_continue", "writer_single", "writer_single_continue", "summarizer".
     """
+
+    node_io = NodeIO(
+        {"instruction": "instruction", "target_words": "target_words", "plan": "plan"},
+        ("instruction",),
+        {"text": "text"},
+        run_id="run_id",
+        resumable="checkpoint",
+    )
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ instructions, a prompt-keyed output file so a rerun skips finished work):
   read ``instruction`` and optionally ``words`` and ``plan``; Report reads ``corpus`` (paths)
   and ``instruction``; readers (ChainOfAgents, RAG, RetrieveThenReason, FullContext) read
   ``document`` (the text) or ``files`` (paths), and ``query``. The keys are the pipeline's
-  `as_node` state keys (`compose.NODE_IO`), plus ``words`` for ``target_words``.
+  `as_node` state keys (its class's ``node_io``), plus ``words`` for ``target_words``.
 - **Outputs**: one record per input, ``{"id", "output", "words", "target_words", "S_l",
   "plan", "usage", "seconds", "error"}`` (``target_words`` and ``S_l`` where a length was
   asked, ``plan`` for planned pieces, ``error`` null unless the item failed). Records are
@@ -55,7 +55,6 @@ from longweave.eval import length_score
 from longweave.llm.usage import UsageStats
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.checkpoint import Checkpoint, CheckpointTarget, TextStore, open_checkpoint
-from longweave.pipelines.compose import node_io
 from longweave.text import count_words
 
 BATCH_ID = "batch"
@@ -223,7 +222,7 @@ class Worker:
         lease_seconds: float = LEASE_SECONDS,
         on_event: EventHandler | None = None,
     ) -> None:
-        self.io = node_io(pipeline)
+        self.io = getattr(pipeline, "node_io", None)
         self.pipeline = copy.copy(pipeline)
         self.resumable = self.io is not None and self.io.resumable == "checkpoint"
         if self.resumable:

@@ -40,6 +40,7 @@ from longweave.pipelines._reading import (
     run_context,
 )
 from longweave.pipelines.base import Pipeline
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.chunking import chunk, iter_chunks
 from longweave.text.documents import Corpus, Document
@@ -101,6 +102,14 @@ class ChainOfAgents(Pipeline):
         >>> ChainOfAgents(llm).run("A long text. " * 100, query="What is it?").answer
         '42'
     """
+
+    node_io = NodeIO(
+        {"document": "document", "query": "query"},
+        ("document",),
+        {"answer": "answer"},
+        run_id="thread_id",
+        resumable="checkpointer",
+    )
 
     def __init__(
         self,

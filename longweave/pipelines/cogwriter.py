@@ -56,6 +56,7 @@ from longweave.llm import LLM, Trace
 from longweave.pipelines.agentwrite import WriteResult
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -170,6 +171,14 @@ class CogWriter(Pipeline):
         prompts: overrides for "cog_planner", "cog_writer", "cog_writer_continue",
             "cog_reviser", "monitor", "planner", "planner_repair".
     """
+
+    node_io = NodeIO(
+        {"instruction": "instruction", "target_words": "target_words", "plan": "plan"},
+        ("instruction",),
+        {"text": "text"},
+        run_id="run_id",
+        resumable="checkpoint",
+    )
 
     def __init__(
         self,

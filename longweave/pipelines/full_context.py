@@ -22,6 +22,7 @@ from longweave.errors import BudgetError, InputError
 from longweave.llm import LLM, Trace
 from longweave.pipelines._reading import RUN_KEY, ReadingResult, require_query, run_context
 from longweave.pipelines.base import Pipeline
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document, as_text
 
@@ -55,6 +56,8 @@ class FullContext(Pipeline):
         >>> FullContext(rule_reader()).run(doc, "What is the secret code for the jade key?").answer
         'ember-1234'
     """
+
+    node_io = NodeIO({"document": "document", "query": "query"}, ("document",), {"answer": "answer"})
 
     def __init__(
         self,

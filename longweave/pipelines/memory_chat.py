@@ -34,6 +34,7 @@ from longweave.llm import LLM, Completion, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.pipelines.base import Pipeline, Result
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 
 
@@ -97,6 +98,8 @@ class MemoryChat(Pipeline):
         >>> chat.send("my name is Ada")
         'noted'
     """
+
+    node_io = NodeIO({"message": "message"}, ("message",), {"reply": "reply"})
 
     def __init__(
         self,

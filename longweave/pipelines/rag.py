@@ -32,6 +32,7 @@ from longweave.memory.index_cache import IndexCacheOption, open_index_cache
 from longweave.memory.passage_index import RAGIndex, reorder_passages
 from longweave.pipelines._reading import RUN_KEY, Progress, ReadingResult, require_query, run_context
 from longweave.pipelines.base import Pipeline
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document
 
@@ -76,6 +77,8 @@ class RAG(Pipeline):
         >>> rag.run(index, "What is the secret code for the jade key?").answer
         'ember-1234'
     """
+
+    node_io = NodeIO({"document": "document", "query": "query"}, ("document",), {"answer": "answer"})
 
     def __init__(
         self,

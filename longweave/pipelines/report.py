@@ -70,6 +70,7 @@ from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
 from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -160,6 +161,18 @@ class _Run(PlannedRun):
 class Report(Pipeline):
     """A long report written from a corpus, every citation checked against it.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key        | in/out | what |
+    | ---------------- | ------ | ---- |
+    | ``corpus``       | in     | files or folders, ``{name: text}`` or a `Corpus` (required) |
+    | ``instruction``  | in     | what the report is about (required) |
+    | ``target_words`` | in     | the length (optional) |
+    | ``text``         | out    | the report, in Markdown, with its citations |
+
+    With ``checkpoint=PATH``, the node resumes at the section it stopped in when the user's
+    graph resumes.
+
     Args:
         llm: a model, or a spec for `longweave.load_llm`.
         embedder: "hash" (default: no model, works everywhere), "minilm" or an `Embedder`.
@@ -179,6 +192,14 @@ class Report(Pipeline):
         prompts: overrides for "report_planner", "planner_repair", "report_writer",
             "report_writer_continue", "citation_reviser", "citation_judge".
     """
+
+    node_io = NodeIO(
+        {"corpus": "corpus", "instruction": "instruction", "target_words": "target_words"},
+        ("corpus", "instruction"),
+        {"text": "text"},
+        run_id="run_id",
+        resumable="checkpoint",
+    )
 
     def __init__(
         self,

@@ -46,6 +46,7 @@ from longweave.pipelines._reading import (
     run_context,
 )
 from longweave.pipelines.base import Pipeline
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document, as_corpus
 
@@ -96,6 +97,8 @@ class RetrieveThenReason(Pipeline):
         >>> r.answer, [d.quote for d in r.dropped]
         ('ember-1234', ['The jade key is made of glass.'])
     """
+
+    node_io = NodeIO({"document": "document", "query": "query"}, ("document",), {"answer": "answer"})
 
     def __init__(
         self,
