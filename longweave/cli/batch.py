@@ -200,7 +200,7 @@ def summarize(result, llm, rich: bool) -> None:
 def dry_run(spec: PipelineSpec, inputs: Path, checkpoint: str, limit: int | None) -> None:
     """Check every input line and the fields the method needs; say what a run would do."""
     import longweave
-    from longweave.pipelines.batch import BATCH_ID, check_items, iter_items
+    from longweave.pipelines.batch_items import BATCH_ID, check_items, iter_items
 
     total = check_items(inputs, limit)
     io = getattr(longweave, spec.class_name).node_io
