@@ -53,10 +53,9 @@ from longweave.agents.reviewer import revision_instructions
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
 from longweave.errors import CheckpointError, ConfigError, InputError
 from longweave.llm import LLM, Trace
-from longweave.pipelines.agentwrite import WriteResult
+from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
-from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -172,13 +171,7 @@ class CogWriter(Pipeline):
             "cog_reviser", "monitor", "planner", "planner_repair".
     """
 
-    node_io = NodeIO(
-        {"instruction": "instruction", "target_words": "target_words", "plan": "plan"},
-        ("instruction",),
-        {"text": "text"},
-        run_id="run_id",
-        resumable="checkpoint",
-    )
+    node_io = AgentWrite.node_io  # a writer's keys: instruction, target_words, plan -> text
 
     def __init__(
         self,
