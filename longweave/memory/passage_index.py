@@ -16,6 +16,7 @@ of a saved index folder (build again: unchanged files come from the cache), and 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from longweave.memory.vector_index import VectorIndex
 from longweave.text.chunking import chunk
 from longweave.text.documents import Corpus, Document, Source, as_corpus
 from longweave.text.tokenizer import Tokenizer, get_tokenizer
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _EMBED_BATCH = 256
@@ -136,6 +139,7 @@ class RAGIndex:
         missing = {i: _spans(texts[i], chunk_tokens, tok) for i, f in enumerate(files) if f is None}
         done = sum(len(f.spans) for f in files if f is not None)
         total = done + sum(len(s) for s in missing.values())
+        log.info("index: %d passages from %d file(s), %d from the cache", total, len(texts), done)
         if on_progress and done:
             on_progress("cached", done, total)
         for finished, embedded in _embed(emb, texts, missing):

@@ -36,6 +36,13 @@ class Result:
     seconds: float = 0.0
 
 
+def event_fields(data: dict) -> str:
+    """A progress event's short fields as ``key=value`` for a log line (long text left out)."""
+    return " ".join(
+        f"{k}={v}" for k, v in data.items() if isinstance(v, int | float | str) and len(str(v)) <= 80
+    )
+
+
 class Pipeline(ABC):
     """Base of the pipelines: holds the model and the prompt overrides.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import os
 import socket
 import time
@@ -27,10 +28,12 @@ from longweave.agents.plan import target_from_instruction
 from longweave.errors import InputError
 from longweave.eval import length_score
 from longweave.pipelines._corpus import read_corpus
-from longweave.pipelines.base import Pipeline
+from longweave.pipelines.base import Pipeline, event_fields
 from longweave.pipelines.batch_items import BATCH_ID, Item
 from longweave.pipelines.checkpoint import Checkpoint
 from longweave.text import count_words
+
+log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0
 EventHandler = Callable[[dict], None]
@@ -94,6 +97,7 @@ class Worker:
         self.held: set[str] = set()
 
     def emit(self, kind: str, **data: Any) -> None:
+        log.info("batch %s %s: %s", self.batch_id, kind, event_fields(data))
         if self.on_event is not None:
             self.on_event({"event": kind, **data})
 
@@ -103,6 +107,7 @@ class Worker:
             self.batch_id, item.id, item.position, self.owner, self.lease_seconds, retry_failed=retry_failed
         )
         if status == "running" and holder != self.owner and _dead(holder):
+            log.info("batch %s: %s's worker %s is gone; taking the item over", self.batch_id, item.id, holder)
             status, holder = self.store.lease(
                 self.batch_id, item.id, item.position, self.owner, self.lease_seconds,
                 retry_failed=retry_failed, dead_owner=holder,

@@ -34,6 +34,7 @@ and quality scoring.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,10 +55,12 @@ from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
 from longweave.errors import CheckpointError, ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
-from longweave.pipelines.base import Pipeline
+from longweave.pipelines.base import Pipeline, event_fields
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
+
+log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict], None]
 
@@ -102,6 +105,7 @@ class _Run:
     plan: CogPlan | None = None
 
     def emit(self, kind: str, **data: object) -> None:
+        log.info("%s %s: %s", self.run_id, kind, event_fields(data))
         if self.on_event is not None:
             self.on_event({"event": kind, **data})
 

@@ -11,6 +11,7 @@ wants them cuts the text themselves and says so.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TypedDict
 
@@ -25,6 +26,8 @@ from longweave.pipelines.base import Pipeline
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document, as_text
+
+log = logging.getLogger(__name__)
 
 
 class FullContextState(TypedDict, total=False):
@@ -122,6 +125,7 @@ class FullContext(Pipeline):
         if not text.strip():
             raise InputError("the document is empty; pass text to read.")
         self.check_fits(text, query)
+        log.info("FullContext: %d characters in one prompt", len(text))
         started = time.monotonic()
         run = {"text": text, "trace": Trace()}
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})

@@ -20,6 +20,7 @@ folder (one writer at a time), and forgetting (delete items with `MemoryStream.d
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -166,6 +169,7 @@ class MemoryChat(Pipeline):
         memory = await self.controller.activate(
             state["message"], budget_tokens=max(0, budget), needed=state["needed"], trace=self._trace(config)
         )
+        log.debug("MemoryChat: %d memories recalled within %d tokens", len(memory.all), max(0, budget))
         return {"memories": [_describe(a) for a in memory.all]}
 
     async def _respond(self, state: _State, config=None) -> dict:

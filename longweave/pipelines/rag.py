@@ -18,6 +18,7 @@ Deliberately not here: the index itself (building, search, save/load, reordering
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TypedDict
 
@@ -35,6 +36,8 @@ from longweave.pipelines.base import Pipeline
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document
+
+log = logging.getLogger(__name__)
 
 
 class RAGState(TypedDict, total=False):
@@ -137,6 +140,7 @@ class RAG(Pipeline):
         run = run_context(config)
         found = run["index"].search(state["query"], self.top_k)
         shown = reorder_passages(found) if self.reorder else found
+        log.debug("RAG: %d passages retrieved, best score %.3f", len(found), found[0].score if found else 0.0)
         run["passages"] = shown
         return {"passage_offsets": [p.start for p in shown]}
 
@@ -176,6 +180,8 @@ class RAG(Pipeline):
         index = document if isinstance(document, RAGIndex) else self.index(document, on_progress=on_progress)
         run = {"index": index, "trace": Trace(), "passages": []}
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        log.info("RAG: answered from %d of %d passages in %.1f s", len(run["passages"]), len(index),
+                 time.monotonic() - started)  # fmt: skip
         return ReadingResult(
             trace=run["trace"],
             usage=run["trace"].usage(),

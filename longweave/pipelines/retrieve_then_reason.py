@@ -23,6 +23,7 @@ question is found only when the whole document fits the window; use Chain of Age
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict
 from typing import TypedDict
@@ -49,6 +50,8 @@ from longweave.pipelines.base import Pipeline
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document, as_corpus
+
+log = logging.getLogger(__name__)
 
 
 class RTRState(TypedDict, total=False):
@@ -230,6 +233,8 @@ class RetrieveThenReason(Pipeline):
                     on_progress=on_progress,
                     index_cache=self.index_cache if self.index_cache is not None else False,
                 )
+        log.info("RetrieveThenReason: %s", "the whole document fits" if index is None else
+                 f"{self.top_k} of {len(index)} passages retrieved")  # fmt: skip
         if index is None:
             segments = [(corpus.text, 0)]
             context = corpus.text
