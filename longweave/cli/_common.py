@@ -7,7 +7,7 @@ crash in an engine (llama.cpp) cannot be caught; `faulthandler` then at least na
 happened instead of a bare "Segmentation fault" (the README's troubleshooting says what to do).
 
 Every command takes ``-v`` / ``--verbose``: ``-v`` logs what runs (model loads, retries,
-checkpoints, plans and sections, batch items) at info level to stderr, ``-vv`` adds every
+plans, sections and resumes, batch items) at info level to stderr, ``-vv`` adds every
 model call and step at debug level. Without it the library's loggers stay silent.
 """
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import sqlite3
 import threading
 import time
@@ -50,8 +49,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from longweave.errors import ConfigError, InputError
-
-log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lw_runs (
@@ -171,7 +168,6 @@ class TextStore:
             return True
         row = self._query("SELECT fingerprint, meta FROM lw_runs WHERE run_id = ?", (run_id,))[0]
         if row[0] == fp:
-            log.info("checkpoint %s: %s %s is there already; resuming it", self, what, run_id)
             return False
         stored = json.loads(row[1])
         differs = sorted(k for k in set(stored) | set(meta) if stored.get(k) != meta.get(k))
@@ -409,7 +405,6 @@ async def open_checkpoint(path: CheckpointTarget) -> AsyncIterator[Checkpoint]:
         raise ConfigError(
             f"the folder of the checkpoint {path} does not exist; create it or pick another path."
         )
-    log.info("checkpoint: %s", path)
     store = TextStore(path)
     try:
         saver = _SharedSqliteSaver(store)
