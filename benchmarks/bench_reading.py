@@ -25,7 +25,8 @@ from longweave.eval.needles import make_needle_task
 from longweave.eval.qa import exact_match, normalize_answer
 from longweave.eval.rule_reader import rule_reader
 from longweave.llm import LLM, Completion
-from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, RetrieveThenReason
+from longweave.memory import RAGIndex
+from longweave.pipelines import RAG, ChainOfAgents, FullContext, RetrieveThenReason
 from longweave.text import chunk, get_tokenizer
 
 DEPTHS = (0.1, 0.5, 0.9)

@@ -48,9 +48,10 @@ from longweave.eval.qa import contains_answer, exact_match, f1_score
 from longweave.eval.tables import markdown_table
 from longweave.llm import LLM, ScriptedLLM
 from longweave.llm.scripted import prompt_text
+from longweave.memory import RAGIndex
 from longweave.memory.embedders import load_embedder
 from longweave.memory.index_cache import passage_settings
-from longweave.pipelines import RAG, ChainOfAgents, FullContext, RAGIndex, RetrieveThenReason
+from longweave.pipelines import RAG, ChainOfAgents, FullContext, RetrieveThenReason
 from longweave.text import get_tokenizer, load_corpus
 
 DATA = Path(__file__).parent / "data" / "reading_real.json"

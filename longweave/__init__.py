@@ -3,6 +3,8 @@
 The public API is the list below; tests/test_public_api.py pins it, so changes are deliberate.
 """
 
+import logging
+
 from longweave import errors
 from longweave.eval import (
     check_constraints,
@@ -14,14 +16,13 @@ from longweave.eval import (
 )
 from longweave.llm import LLM, Completion, RetryPolicy, ScriptedLLM, Trace, Usage, load_llm
 from longweave.llm.pool import EndpointPool
-from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream
+from longweave.memory import DocumentMemory, LongMemBank, Memory, MemoryStream, RAGIndex
 from longweave.memory.file_store import FileStore
 from longweave.pipelines import (
     RAG,
     ChainOfAgents,
     FullContext,
     MemoryChat,
-    RAGIndex,
     ReadingResult,
     RetrieveThenReason,
 )
@@ -34,6 +35,9 @@ from longweave.pipelines.report import Report, ReportResult
 from longweave.text import chunk, count_words, get_tokenizer, iter_chunks, load_corpus, load_document
 
 __version__ = "0.1.0"
+
+# Silent unless the application configures logging (the CLIs' --verbose does): see the README.
+logging.getLogger("longweave").addHandler(logging.NullHandler())
 
 __all__ = [
     "AgentWrite",

@@ -25,9 +25,10 @@ the rest.
 
 A parse error is not a backend error: the model answered, and what it said (or what the
 caller gave) is the problem, so catching `BackendError` to retry a server never swallows it.
-The public plan parsers (`longweave.agents.planner.parse_plan`, `normalize_plan`) raise
-`MalformedOutput` whatever the text's source; where a user's own plan comes in (`user_plan`,
-a plan file, CogWriter's units) the problem is raised as an `InputError` instead.
+The public plan parsers (`longweave.agents.plan_parser.parse_plan`,
+`longweave.agents.plan.normalize_plan`) raise `MalformedOutput` whatever the text's source;
+where a user's own plan comes in (`user_plan`, a plan file, CogWriter's units) the problem is
+raised as an `InputError` instead.
 
 `BackendError.transient` tells the retry loop in `longweave.llm.LLM.complete` which failures
 are worth another attempt. This module deliberately holds no logic beyond formatting.

@@ -22,14 +22,15 @@ Deliberately not here: checking text against constraints (``agents/monitor.py``)
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
-from longweave.agents.planner import Planner, record_event, target_from_instruction
+from longweave.agents.constraints import Constraint, extract_constraints, parse_constraints, terms_of
+from longweave.agents.plan import target_from_instruction
+from longweave.agents.planner import Planner
 from longweave.errors import InputError, MalformedOutput
-from longweave.eval.constraints import Constraint
 from longweave.llm import LLM, Trace
+from longweave.llm.usage import record_event
 from longweave.prompts import PromptTemplate
 
 DEFAULT_UNIT_WORDS = 150
@@ -41,16 +42,6 @@ _UNIT_WORDS = (
 _UNIT_COUNT = re.compile(rf"\b(\d{{1,3}})[\s-]+(?:\w+[\s-]+)?({_UNIT_WORDS})\b", re.I)
 _EACH_WORDS = re.compile(
     r"\b(?:about|around|roughly|approximately)?\s*(\d{1,5})\s*words?\s+(?:each|per)\b", re.I
-)
-_ORDINALS = {
-    "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-    "ninth": 9, "tenth": 10, "other": 2,
-}  # fmt: skip
-_STOP = set(
-    "a an the of to in on at for from and or with by my your his her their our its this that "
-    "these those some any each every week floor month day mention mentions describe write "
-    "writes include includes add place put feature serve offer talk about there is are be "
-    "has have it i we you he she they should must also which who unit".split()
 )
 _SUMMARY = re.compile(r"\b(conclu\w+|summary|summari[sz]e\w*|recap|epilogue|overview at the end)\b", re.I)
 
@@ -149,123 +140,6 @@ def unit_structure(instruction: str) -> tuple[str, int] | None:
             singular = {"entries": "entry", "stories": "story"}.get(word, re.sub(r"s$", "", word))
             return singular.capitalize(), n
     return None
-
-
-def terms_of(phrase: str) -> tuple[str, ...]:
-    """The words that show `phrase` is met: quoted parts, else its content words."""
-    quoted = re.findall(r"[\"“'‘]([^\"”'’]{2,60})[\"”'’]", phrase)
-    if quoted:
-        return tuple(q.strip() for q in quoted)
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", phrase) if w.lower() not in _STOP and len(w) > 2]
-    return tuple(dict.fromkeys(w.lower().strip("'") for w in words))
-
-
-def _patterns(label: str) -> list[tuple[str, re.Pattern]]:
-    lab = re.escape(label.lower())
-    num = r"(\d{1,3})"
-    tail = r"\s*[,:]?\s*(?:there\s+(?:is|are|will be)\s+)?([^.;\n]+)"
-    return [
-        ("range", re.compile(rf"\b(?:from|between)\s+(?:the\s+)?{lab}s?\s+{num}\s+"
-                             rf"(?:to|through|until|and|-)\s+(?:{lab}\s+)?{num}{tail}", re.I)),
-        ("range", re.compile(rf"\b{lab}s\s+{num}\s*(?:-|–|to|through)\s*{num}{tail}", re.I)),
-        ("periodic", re.compile(rf"\bevery\s+(\d{{1,3}})(?:st|nd|rd|th)?\s+{lab}s?{tail}", re.I)),
-        ("periodic", re.compile(rf"\bevery\s+({'|'.join(_ORDINALS)})\s+{lab}{tail}", re.I)),
-        ("single", re.compile(rf"\b(?:in|on|for|during|at)\s+(?:the\s+)?{lab}\s+{num}{tail}", re.I)),
-        ("forbid", re.compile(r"\b(?:never|do not|don't|must not)\s+"
-                              r"(?:mention|write about|include)\s+([^.;\n]+)", re.I)),
-    ]  # fmt: skip
-
-
-def extract_constraints(instruction: str, label: str, n_units: int) -> tuple[list[Constraint], list[str]]:
-    """Constraints stated in common phrasings, and the sentences that state them.
-
-    "In week 10, ...", "from week 20 to 25 ...", "weeks 3-5 ...", "every 4th week ...",
-    "every other week ...", "never mention ..." (a forbid on every unit).
-    """
-    found: list[Constraint] = []
-    spans: list[tuple[int, int]] = []
-    for kind, pattern in _patterns(label):
-        for m in pattern.finditer(instruction):
-            if any(a <= m.start() < b for a, b in spans):
-                continue
-            groups = m.groups()
-            if kind == "range":
-                a, b, text = int(groups[0]), int(groups[1]), groups[2]
-                c = Constraint("range", text.strip(), min(a, b), max(a, b), 0, terms_of(text))
-            elif kind == "periodic":
-                k = _ORDINALS.get(groups[0].lower()) or int(groups[0])
-                c = Constraint("periodic", groups[1].strip(), k, None, k, terms_of(groups[1]))
-            elif kind == "single":
-                c = Constraint(
-                    "single", groups[1].strip(), int(groups[0]), int(groups[0]), 0, terms_of(groups[1])
-                )
-            else:
-                c = Constraint("forbid", groups[0].strip(), 1, n_units, 0, terms_of(groups[0]))
-            if c.terms:
-                found.append(c)
-                spans.append((m.start(), m.end()))
-    return _dedupe(found), [instruction[a:b] for a, b in spans]
-
-
-def parse_constraints(reply: str) -> list[Constraint]:
-    """The model's constraint list: JSON (a list, or {"constraints": [...]}) or lines
-    ``kind | units | text`` (units: "10", "20-25", "every 4")."""
-    text = re.sub(r"```[a-zA-Z]*\n?|```", "", reply)
-    start = min((i for i in (text.find("["), text.find("{")) if i >= 0), default=-1)
-    if start >= 0:
-        try:
-            data, _ = json.JSONDecoder().raw_decode(text[start:])
-            items = data.get("constraints", []) if isinstance(data, dict) else data
-            out = [_from_json(item) for item in items if isinstance(item, dict)]
-            return [c for c in out if c is not None]
-        except (json.JSONDecodeError, ValueError, KeyError, TypeError):
-            pass
-    out = []
-    for line in text.splitlines():
-        parts = [p.strip(" *-•\t") for p in line.split("|")]
-        if len(parts) < 3:
-            continue
-        kind, where, what = parts[0].lower(), parts[1].lower(), "|".join(parts[2:]).strip()
-        nums = [int(x) for x in re.findall(r"\d+", where)]
-        if not nums or not what or kind not in ("single", "range", "periodic", "forbid"):
-            continue
-        if kind == "range" and len(nums) >= 2:
-            out.append(Constraint("range", what, min(nums[:2]), max(nums[:2]), 0, terms_of(what)))
-        elif kind == "periodic":
-            out.append(Constraint("periodic", what, nums[0], None, nums[0], terms_of(what)))
-        elif kind == "single":
-            out.append(Constraint("single", what, nums[0], nums[0], 0, terms_of(what)))
-    return [c for c in out if c.terms]
-
-
-def _from_json(item: dict) -> Constraint | None:
-    kind = str(item.get("kind") or item.get("type") or "").lower()
-    what = str(item.get("text") or item.get("constraint") or item.get("content") or "").strip()
-    if kind not in ("single", "range", "periodic", "forbid") or not what:
-        return None
-    nums = [
-        int(x)
-        for x in re.findall(
-            r"\d+", json.dumps([item.get(k) for k in ("unit", "units", "start", "end", "every")])
-        )
-    ]
-    if not nums:
-        return None
-    if kind == "range":
-        return Constraint("range", what, min(nums), max(nums), 0, terms_of(what)) if len(nums) > 1 else None
-    if kind == "periodic":
-        k = int(item.get("every") or nums[0])
-        return Constraint("periodic", what, int(item.get("start") or k), None, k, terms_of(what))
-    return Constraint(kind, what, nums[0], nums[0] if kind == "single" else None, 0, terms_of(what))
-
-
-def _dedupe(constraints: list[Constraint]) -> list[Constraint]:
-    seen, out = set(), []
-    for c in constraints:
-        if c.key() not in seen:
-            seen.add(c.key())
-            out.append(c)
-    return out
 
 
 def brief_of(instruction: str, sentences: list[str], constraints: list[Constraint]) -> str:
@@ -445,10 +319,7 @@ __all__ = [
     "Unit",
     "assign",
     "brief_of",
-    "extract_constraints",
-    "parse_constraints",
     "render_constraints",
-    "terms_of",
     "unit_structure",
     "units_from_user",
 ]

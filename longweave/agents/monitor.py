@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from longweave.agents.cog_planner import Unit
-from longweave.eval.constraints import has_term
+from longweave.agents.constraints import has_term
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
 from longweave.text import count_words

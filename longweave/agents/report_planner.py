@@ -17,16 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from longweave.agents.planner import (
-    WORDS_PER_SECTION,
-    Planner,
-    PlanOutcome,
-    Section,
-    normalize_plan,
-    record_event,
-    render_plan,
-)
+from longweave.agents.plan import WORDS_PER_SECTION, Section, normalize_plan, render_plan
+from longweave.agents.planner import Planner, PlanOutcome
 from longweave.llm import Trace
+from longweave.llm.usage import record_event
 from longweave.text.documents import Corpus
 
 DEFAULT_REPORT_WORDS = 1500

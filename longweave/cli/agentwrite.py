@@ -35,7 +35,8 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from longweave._sync import run_sync
-from longweave.agents.planner import Section, read_plan_text, render_plan, user_plan
+from longweave.agents.plan import Section, render_plan
+from longweave.agents.plan_parser import read_plan_text, user_plan
 from longweave.cli._common import console, run_app
 from longweave.errors import ConfigError, InputError
 from longweave.eval import length_score

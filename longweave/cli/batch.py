@@ -199,11 +199,11 @@ def summarize(result, llm, rich: bool) -> None:
 
 def dry_run(spec: PipelineSpec, inputs: Path, checkpoint: str, limit: int | None) -> None:
     """Check every input line and the fields the method needs; say what a run would do."""
-    from longweave.pipelines.batch import BATCH_ID, check_items, iter_items
-    from longweave.pipelines.compose import NODE_IO
+    import longweave
+    from longweave.pipelines.batch_items import BATCH_ID, check_items, iter_items
 
     total = check_items(inputs, limit)
-    io = NODE_IO[spec.class_name]
+    io = getattr(longweave, spec.class_name).node_io
     lacking: dict[str, list[str]] = {}
     for item in iter_items(inputs):
         if item.position >= total:

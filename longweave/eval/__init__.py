@@ -1,6 +1,6 @@
 """Metrics and generated tasks: QA exact match / F1, needle tasks, report tasks, rule-based models."""
 
-from longweave.eval.constraints import Constraint, ConstraintReport, Task, check_constraints, generate_task
+from longweave.eval.constraints import ConstraintReport, Task, check_constraints, generate_task
 from longweave.eval.length import length_score
 from longweave.eval.needles import Needle, NeedleTask, make_needle_task, needle_suite
 from longweave.eval.qa import contains_answer, exact_match, f1_score, normalize_answer, qa_scores
@@ -15,7 +15,6 @@ from longweave.eval.rule_reader import rule_reader
 from longweave.eval.rule_reporter import rule_reporter
 
 __all__ = [
-    "Constraint",
     "ConstraintReport",
     "Needle",
     "PlantedFact",

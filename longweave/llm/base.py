@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 
@@ -32,6 +33,7 @@ from longweave.llm.usage import CallRecord, Completion, Trace, Usage
 from longweave.text.tokenizer import Tokenizer, get_tokenizer
 
 Messages = list[dict]
+log = logging.getLogger(__name__)
 
 # Per-message framing tokens chat formats add around each message (role markers, separators).
 _MESSAGE_OVERHEAD = 4
@@ -195,6 +197,8 @@ class LLM:
                 ) from error
             if deadline is not None and time.monotonic() + wait >= deadline:
                 raise error
+            log.info("%s: %s; retry %d of %d in %.1f s", self.model, _brief(error), attempt,
+                     policy.max_retries, wait)  # fmt: skip
             await asyncio.sleep(wait)
         return self._account(msgs, completion, time.monotonic() - started, role, trace, params)
 
@@ -217,6 +221,9 @@ class LLM:
             completion.completion_tokens = self.count_tokens(completion.text)
         completion.seconds = seconds
         completion.model = completion.model or self.model
+        log.debug("%s call by %s: %d prompt + %d completion tokens, %.2f s, %s", completion.model,
+                  role or "default", completion.prompt_tokens, completion.completion_tokens, seconds,
+                  completion.finish_reason)  # fmt: skip
         self.usage.record(completion, role)
         if trace is not None:
             trace.add(
@@ -268,7 +275,10 @@ class LLM:
             except Exception as exc:
                 if not getattr(exc, "transient", False) or attempt > self.retry.max_retries:
                     raise
-                await asyncio.sleep(self.retry.backoff(attempt, getattr(exc, "retry_after", None)))
+                wait = self.retry.backoff(attempt, getattr(exc, "retry_after", None))
+                log.info("%s: batch of %d: %s; retry %d of %d in %.1f s", self.model, len(normalized),
+                         _brief(exc), attempt, self.retry.max_retries, wait)  # fmt: skip
+                await asyncio.sleep(wait)
         if len(completions) != len(normalized):
             raise TypeError(
                 f"{type(self).__name__}.generate_batch returned {len(completions)} completions "
@@ -295,3 +305,9 @@ class LLM:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
+
+
+def _brief(error: BaseException) -> str:
+    """An error in one short line for the log: its type and the start of its message."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:160]}" if text else type(error).__name__

@@ -11,12 +11,17 @@ Install: ``pip install 'longweave[hf]'`` (torch and accelerate).
 
 from __future__ import annotations
 
+import logging
+import time
+
 from longweave.errors import ConfigError, ContextWindowExceeded
 from longweave.llm.base import LLM, Messages
 from longweave.llm.model_thread import ModelThread
 from longweave.llm.prompt_format import STOP_SEQUENCES, render_plain
 from longweave.llm.usage import Completion
 from longweave.text.tokenizer import hf_tokenizer
+
+log = logging.getLogger(__name__)
 
 
 class HuggingFace(LLM):
@@ -50,6 +55,8 @@ class HuggingFace(LLM):
         except ImportError as exc:
             raise ConfigError("the hf backend needs torch: pip install 'longweave[hf]'.") from exc
         extra = {"gguf_file": gguf_file} if gguf_file else {}
+        log.info("transformers: loading %s on %s", model_or_path, device)
+        loading = time.monotonic()
         try:
             tok = AutoTokenizer.from_pretrained(model_or_path, **extra)
             torch_dtype = getattr(torch, dtype) if dtype else (torch.float32 if device == "cpu" else "auto")
@@ -61,6 +68,7 @@ class HuggingFace(LLM):
         if device != "auto":
             model.to(device)
         model.eval()
+        log.info("transformers: %s loaded in %.1f s", model_or_path, time.monotonic() - loading)
         window = context_window or min(getattr(model.config, "max_position_embeddings", 8192), 32768)
         super().__init__(model=str(model_or_path), context_window=window, **kwargs)
         self._torch, self._tok, self._model, self.device, self.seed = torch, tok, model, device, seed

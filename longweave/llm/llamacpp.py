@@ -39,9 +39,11 @@ import contextlib
 import ctypes
 import functools
 import json
+import logging
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 from longweave.errors import BackendError, ConfigError, ContextWindowExceeded
@@ -51,6 +53,8 @@ from longweave.llm.model_thread import ModelThread
 from longweave.llm.prompt_format import STOP_SEQUENCES, render_plain
 from longweave.llm.usage import Completion
 from longweave.text.tokenizer import CallableTokenizer
+
+log = logging.getLogger(__name__)
 
 _QUIET_LOG = None
 _PARAMS_LOCK = threading.Lock()
@@ -226,6 +230,8 @@ class LlamaCpp(LLM):
         super().__init__(model=model or path.stem, context_window=context_window, **kwargs)
         use_extra, why = choose_extra_buffers(extra_buffers, model_path=path)
         self.settings = {"extra_buffers": use_extra, "why": why}
+        log.info("llama.cpp: loading %s (window %d, extra buffers %s)", path, context_window, use_extra)
+        loading = time.monotonic()
         try:
             with _model_params(llama_cpp, use_extra):
                 self._llama = llama_cpp.Llama(
@@ -241,6 +247,7 @@ class LlamaCpp(LLM):
                 f"llama.cpp cannot load {path}: {exc}; check the file is a complete GGUF "
                 "(see the README's troubleshooting section)."
             ) from exc
+        log.info("llama.cpp: %s loaded in %.1f s", self.model, time.monotonic() - loading)
         self.seed = seed
         self._thread = ModelThread(f"llama.cpp-{self.model}")
         template = self._llama.metadata.get("tokenizer.chat_template")

@@ -21,6 +21,7 @@ by server size, and sticky routing for prefix caches.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from longweave.llm.base import LLM, Messages
 from longweave.llm.openai_compat import OpenAICompatible
 from longweave.llm.retry import RetryPolicy
 from longweave.llm.usage import Completion
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -205,6 +208,7 @@ class EndpointPool(LLM):
                     e.cooldown = min(self.max_cooldown, e.cooldown * 2 if e.cooldown else self.base_cooldown)
                     wait = e.cooldown
                 e.down_until = time.monotonic() + wait
+                log.info("endpoint %s set aside for %.1f s after %d failure(s)", e.url, wait, e.failures)
             freed.notify_all()
 
     def _next_change(self) -> float | None:

@@ -204,3 +204,9 @@ class Trace:
                 lines.append(f"[{m['role']}]\n{m['content']}")
             lines.append(f"[reply]\n{r.text}")
         return "\n".join(lines)
+
+
+def record_event(trace: Trace | None, role: str, event: str, text: str, **meta: object) -> None:
+    """Put a non-call event (a fallback, a cut, a resume) in `trace`, so a user sees it."""
+    if trace is not None:
+        trace.add(EventRecord(role, event, text, meta))

@@ -13,11 +13,14 @@ Install: ``pip install 'longweave[vllm]'`` on a machine with a supported GPU.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from longweave.errors import ConfigError
 from longweave.llm.base import LLM, Messages
 from longweave.llm.usage import Completion
+
+log = logging.getLogger(__name__)
 
 
 class VLLMEngine(LLM):
@@ -45,6 +48,7 @@ class VLLMEngine(LLM):
         if context_window is not None:
             engine_args["max_model_len"] = context_window
         self._vllm = vllm
+        log.info("vLLM: starting the engine for %s", model)
         self._engine = vllm.LLM(model=model, seed=seed, **engine_args)
         window = context_window or self._engine.llm_engine.model_config.max_model_len
         super().__init__(model=model, context_window=window)

@@ -1,5 +1,5 @@
 """Where long-lived text lives: file store, memory stream, vector index, embedders, memory bank,
-and the passage index cache."""
+the passage index and its cache."""
 
 from longweave.memory.bank import HiddenStateEmbedder, LongMemBank
 from longweave.memory.embedders import (
@@ -11,6 +11,7 @@ from longweave.memory.embedders import (
 )
 from longweave.memory.file_store import FileStore, PathRefused
 from longweave.memory.index_cache import IndexCache
+from longweave.memory.passage_index import RAGIndex, reorder_passages
 from longweave.memory.passages import DocumentMemory, Memory, Passage
 from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.memory.vector_index import VectorIndex
@@ -30,6 +31,8 @@ __all__ = [
     "OpenAIEmbedder",
     "Passage",
     "PathRefused",
+    "RAGIndex",
     "VectorIndex",
     "load_embedder",
+    "reorder_passages",
 ]

@@ -1,6 +1,6 @@
 """One LangGraph graph per method, plus what they share."""
 
-from longweave.pipelines._reading import Passage, ReadingResult
+from longweave.pipelines._reading import ReadingResult
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.chain_of_agents import ChainOfAgents
@@ -9,7 +9,7 @@ from longweave.pipelines.compose import NodeIO, UsageLog, agent_node, as_node, r
 from longweave.pipelines.full_context import FullContext
 from longweave.pipelines.l2mac import L2MAC, L2MACResult
 from longweave.pipelines.memory_chat import ChatResult, MemoryChat
-from longweave.pipelines.rag import RAG, RAGIndex, reorder_passages
+from longweave.pipelines.rag import RAG
 from longweave.pipelines.retrieve_then_reason import RetrieveThenReason
 
 __all__ = [
@@ -23,10 +23,8 @@ __all__ = [
     "L2MACResult",
     "NodeIO",
     "MemoryChat",
-    "Passage",
     "Pipeline",
     "RAG",
-    "RAGIndex",
     "ReadingResult",
     "Result",
     "RetrieveThenReason",
@@ -36,5 +34,4 @@ __all__ = [
     "as_node",
     "recall_node",
     "remember_node",
-    "reorder_passages",
 ]

@@ -11,12 +11,16 @@ Deliberately not here: what each pipeline stores besides plan and sections.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
-from longweave.agents.planner import Section
+from longweave.agents.plan import Section
 from longweave.errors import CheckpointError
+from longweave.pipelines.base import event_fields
 from longweave.pipelines.checkpoint import TextStore
 from longweave.text import count_words
+
+log = logging.getLogger(__name__)
 
 
 class PlannedRun:
@@ -37,6 +41,7 @@ class PlannedRun:
 
     def emit(self, kind: str, **data: object) -> None:
         """Send a progress event to the caller's handler, if any."""
+        log.info("%s %s: %s", self.run_id, kind, event_fields(data))
         if self.on_event is not None:
             self.on_event({"event": kind, **data})
 

@@ -7,7 +7,7 @@ graph state holds only ids, counters and short strings, never the document.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,63 +15,14 @@ from langchain_core.runnables import RunnableConfig
 
 from longweave.agents.extractor import DroppedQuote, Evidence
 from longweave.errors import InputError
+from longweave.memory.passage_index import Passage
 from longweave.pipelines.base import Result
 from longweave.text.chunking import Chunk
-from longweave.text.headings import TRAIL_SEPARATOR, Headings, section_line
 
 RUN_KEY = "longweave_run"
 
 # Progress callback: (stage, done, total or None).
 Progress = Callable[[str, int, int | None], None]
-
-
-@dataclass(slots=True)
-class Passage:
-    """A retrieved piece of the source with where it came from.
-
-    Attributes:
-        text: the passage.
-        start: character offset in the source text.
-        end: end offset (exclusive).
-        source: the file it came from ("" for a plain string).
-        score: similarity to the query (cosine).
-        rank: 1 for the best match.
-        heading: the headings it sits under, innermost last ("shutil — High-level file
-            operations › Directory and files operations › shutil.rmtree(path, ...)"; see
-            `longweave.text.headings`), "" where the text has none above it.
-    """
-
-    text: str
-    start: int
-    end: int
-    source: str = ""
-    score: float = 0.0
-    rank: int = 0
-    heading: str = ""
-
-    @property
-    def shown(self) -> str:
-        """The passage as a reader sees it: its section line, then its text.
-
-        A passage cut out of a section often no longer names what it is about ("Delete an
-        entire directory tree" without ``shutil.rmtree``); the section line gives that back.
-        """
-        text = self.text.strip()
-        return f"{section_line(self.heading)}\n{text}" if self.heading else text
-
-
-def section_at(passages: Sequence[Passage], offset: int) -> str:
-    """The innermost heading over `offset`, from the passage that holds it ("" if none).
-
-    A heading inside the passage before `offset` wins over the one the passage starts under.
-    """
-    for p in passages:
-        if p.start <= offset < p.end:
-            inner = Headings(p.text).trail(offset - p.start)
-            if inner:
-                return inner[-1]
-            return p.heading.rsplit(TRAIL_SEPARATOR, 1)[-1]
-    return ""
 
 
 @dataclass
@@ -160,4 +111,4 @@ def require_query(query: str | None, method: str) -> str:
     return query.strip()
 
 
-__all__ = ["ChunkFeed", "Passage", "Progress", "ReadingResult", "require_query", "run_context"]
+__all__ = ["ChunkFeed", "Progress", "ReadingResult", "require_query", "run_context"]

@@ -52,16 +52,15 @@ from typing import Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from longweave.agents.planner import (
+from longweave.agents.plan import (
     MAX_SECTION_WORDS,
-    Planner,
-    PlanOutcome,
     Section,
     check_target,
     render_plan,
     target_from_instruction,
-    user_plan,
 )
+from longweave.agents.plan_parser import user_plan
+from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.summarizer import Summarizer
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
 from longweave.errors import ConfigError, InputError
@@ -69,6 +68,7 @@ from longweave.llm import LLM, Trace
 from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -167,6 +167,14 @@ class AgentWrite(Pipeline):
         prompts: overrides for the agents "planner", "planner_repair", "writer",
             "writer_continue", "writer_single", "writer_single_continue", "summarizer".
     """
+
+    node_io = NodeIO(
+        {"instruction": "instruction", "target_words": "target_words", "plan": "plan"},
+        ("instruction",),
+        {"text": "text"},
+        run_id="run_id",
+        resumable="checkpoint",
+    )
 
     def __init__(
         self,

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from longweave._sync import run_sync
 from longweave.llm import LLM, Trace, Usage, load_llm
+from longweave.pipelines.compose import Node, NodeIO, as_node
 from longweave.prompts import PromptOverride, PromptTemplate, load_prompt
 
 
@@ -34,11 +36,23 @@ class Result:
     seconds: float = 0.0
 
 
+def event_fields(data: dict) -> str:
+    """A progress event's short fields as ``key=value`` for a log line (long text left out)."""
+    return " ".join(
+        f"{k}={v}" for k, v in data.items() if isinstance(v, int | float | str) and len(str(v)) <= 80
+    )
+
+
 class Pipeline(ABC):
     """Base of the pipelines: holds the model and the prompt overrides.
 
-    Subclasses implement ``async def arun(...)`` and usually a ``graph`` property.
+    Subclasses implement ``async def arun(...)`` and usually a ``graph`` property, and
+    declare ``node_io``: the state keys `as_node` (and the input fields `run_many`) map to
+    ``arun``'s parameters and from the result, as the table in their docstring shows. A
+    subclass keeps its base's; your own pipeline without one passes ``inputs`` and ``outputs``.
     """
+
+    node_io: ClassVar[NodeIO | None] = None
 
     def __init__(self, llm: LLM | str, *, prompts: dict[str, PromptOverride] | None = None) -> None:
         self.llm = load_llm(llm)
@@ -56,8 +70,6 @@ class Pipeline(ABC):
         """Run the pipeline to completion from synchronous code (also inside Jupyter)."""
         return run_sync(self.arun(*args, **kwargs))
 
-    def as_node(self, **options):
+    def as_node(self, **options) -> Node:
         """This pipeline as a node of your own LangGraph graph; see `longweave.as_node`."""
-        from longweave.pipelines.compose import as_node
-
         return as_node(self, **options)

@@ -8,7 +8,7 @@ instructions, a prompt-keyed output file so a rerun skips finished work):
   read ``instruction`` and optionally ``words`` and ``plan``; Report reads ``corpus`` (paths)
   and ``instruction``; readers (ChainOfAgents, RAG, RetrieveThenReason, FullContext) read
   ``document`` (the text) or ``files`` (paths), and ``query``. The keys are the pipeline's
-  `as_node` state keys (`compose.NODE_IO`), plus ``words`` for ``target_words``.
+  `as_node` state keys (its class's ``node_io``), plus ``words`` for ``target_words``.
 - **Outputs**: one record per input, ``{"id", "output", "words", "target_words", "S_l",
   "plan", "usage", "seconds", "error"}`` (``target_words`` and ``S_l`` where a length was
   asked, ``plan`` for planned pieces, ``error`` null unless the item failed). Records are
@@ -31,46 +31,34 @@ Memory stays flat in the batch size: the input file is read as a stream (once to
 once to run it), at most `concurrency` items are in flight, and records are written out, not
 kept.
 
-Deliberately not here: scheduling model calls (the model's `max_concurrency`, or an
-`EndpointPool` over many servers, bounds those), and the display (``cli/batch.py``).
+Deliberately not here: reading inputs and writing records (``pipelines/batch_items.py``),
+running one item under a lease (``pipelines/batch_worker.py``), scheduling model calls (the
+model's `max_concurrency`, or an `EndpointPool` over many servers, bounds those), and the
+display (``cli/batch.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
-import os
-import socket
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from longweave._sync import run_sync
 from longweave.errors import InputError
-from longweave.eval import length_score
 from longweave.llm.usage import UsageStats
 from longweave.pipelines.base import Pipeline
-from longweave.pipelines.checkpoint import Checkpoint, CheckpointTarget, TextStore, open_checkpoint
-from longweave.pipelines.compose import node_io
-from longweave.text import count_words
-
-BATCH_ID = "batch"
-LEASE_SECONDS = 60.0
-EventHandler = Callable[[dict], None]
-Inputs = str | Path | Iterable[dict]
-
-
-@dataclass(slots=True)
-class Item:
-    """One input: its id, its place in the input, and its fields (without ``id``)."""
-
-    id: str
-    position: int
-    fields: dict
+from longweave.pipelines.batch_items import (
+    BATCH_ID,
+    Inputs,
+    Item,
+    append_record,
+    check_items,
+    iter_items,
+    write_records,
+)
+from longweave.pipelines.batch_worker import LEASE_SECONDS, EventHandler, Worker
+from longweave.pipelines.checkpoint import CheckpointTarget, TextStore, open_checkpoint
 
 
 @dataclass
@@ -108,276 +96,6 @@ class BatchResult:
     def mean_length_score(self) -> float | None:
         """Mean S_l of this run's items that asked for a length, or None."""
         return sum(self.length_scores) / len(self.length_scores) if self.length_scores else None
-
-
-# -- reading inputs ------------------------------------------------------------------------
-
-
-def iter_items(inputs: Inputs) -> Iterator[Item]:
-    """The items of `inputs` (a JSONL path, or dicts), checked one at a time as they are read.
-
-    Raises:
-        InputError: a line that is not a JSON object, an item without an ``id``, or an
-            unreadable file; the message names the line.
-    """
-    if isinstance(inputs, str | Path):
-        path = Path(inputs)
-        try:
-            handle = path.open(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read the batch input {path}: {exc.strerror or exc}.") from exc
-        with handle:
-            position = 0
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(
-                        f"line {number} of {path} is not valid JSON ({exc.msg}); give one JSON object a line."
-                    ) from None
-                yield _item(data, position, f"line {number} of {path}")
-                position += 1
-        return
-    for position, data in enumerate(inputs):
-        yield _item(data, position, f"input {position + 1}")
-
-
-def _item(data: object, position: int, where: str) -> Item:
-    if not isinstance(data, dict):
-        raise InputError(f"{where} is not a JSON object; give one object a line, with an \"id\".")
-    raw = data.get("id")
-    if raw is None or (isinstance(raw, str) and not raw.strip()) or isinstance(raw, bool | dict | list):
-        raise InputError(f'{where} has no "id"; give every input a unique "id" (a string or number).')
-    return Item(str(raw), position, {k: v for k, v in data.items() if k != "id"})
-
-
-def check_items(inputs: Inputs, limit: int | None = None) -> int:
-    """Read `inputs` once to check every line and that ids are unique; how many items (up to `limit`).
-
-    Raises:
-        InputError: a bad line (see `iter_items`), a repeated id, or no input at all.
-    """
-    seen: dict[str, int] = {}
-    for item in iter_items(inputs):
-        if limit is not None and item.position >= limit:
-            break
-        if item.id in seen:
-            raise InputError(
-                f"the id {item.id!r} is used by inputs {seen[item.id] + 1} and {item.position + 1}; "
-                "ids must be unique, since the output and the checkpoint are keyed by them."
-            )
-        seen[item.id] = item.position
-    if not seen:
-        raise InputError("the batch input holds no items; give one JSON object a line.")
-    return len(seen)
-
-
-# -- one worker ----------------------------------------------------------------------------
-
-
-def worker_id() -> str:
-    """``host:pid:token``, this worker's name in the ledger (the token tells runs of one process apart)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _dead(owner: str) -> bool:
-    """Whether the worker `owner` is known to be gone: on this host, and its process has exited."""
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, someone else's
-        return False
-    return False
-
-
-class Worker:
-    """Runs items of one batch with one pipeline against one open checkpoint.
-
-    `run_many` uses one; each Ray actor of `batch_ray` holds one. A worker leases an item before
-    running it, renews its leases while it runs (`heartbeat`), and stores the record only if it
-    still holds the item, so concurrent workers never record an item twice.
-
-    Args:
-        pipeline: the pipeline; a shallow copy shares its model and agents, with the batch's
-            checkpoint in place of its own.
-        cp: the open checkpoint of the batch.
-        batch_id: the batch's id in the checkpoint.
-        lease_seconds: how long a lease lasts without renewal (a dead worker on another host
-            holds its items this long).
-        on_event: called with "item_start", "item_done" and "item_failed" events.
-    """
-
-    def __init__(
-        self,
-        pipeline: Pipeline,
-        cp: Checkpoint,
-        *,
-        batch_id: str = BATCH_ID,
-        lease_seconds: float = LEASE_SECONDS,
-        on_event: EventHandler | None = None,
-    ) -> None:
-        self.io = node_io(pipeline)
-        self.pipeline = copy.copy(pipeline)
-        self.resumable = self.io is not None and self.io.resumable == "checkpoint"
-        if self.resumable:
-            self.pipeline.checkpoint = cp  # every item's runs share the batch's checkpoint
-        self.cp, self.store = cp, cp.store
-        self.batch_id, self.lease_seconds = batch_id, lease_seconds
-        self.owner = worker_id()
-        self.on_event = on_event
-        self.held: set[str] = set()
-
-    def emit(self, kind: str, **data: Any) -> None:
-        if self.on_event is not None:
-            self.on_event({"event": kind, **data})
-
-    def take(self, item: Item, *, retry_failed: bool = False) -> tuple[str, str]:
-        """Lease `item`; ``("taken", me)`` or its status and holder (see `TextStore.lease`)."""
-        status, holder = self.store.lease(
-            self.batch_id, item.id, item.position, self.owner, self.lease_seconds, retry_failed=retry_failed
-        )
-        if status == "running" and holder != self.owner and _dead(holder):
-            status, holder = self.store.lease(
-                self.batch_id, item.id, item.position, self.owner, self.lease_seconds,
-                retry_failed=retry_failed, dead_owner=holder,
-            )  # fmt: skip
-        if status == "taken":
-            self.held.add(item.id)
-        return status, holder
-
-    async def heartbeat(self) -> None:
-        """Renew this worker's leases every third of a lease, until cancelled."""
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
-            if self.held:
-                await asyncio.to_thread(self.store.renew, self.batch_id, self.owner, self.lease_seconds)
-
-    async def run(self, item: Item) -> dict:
-        """Run a leased `item` to its record, store the record, and give up the lease.
-
-        An item that raises is recorded as failed with its reason; cancellation (Ctrl-C, a
-        dying worker) gives the lease back and propagates.
-        """
-        self.emit("item_start", id=item.id)
-        started = time.monotonic()
-        try:
-            result = await self.pipeline.arun(**self.arguments(item))
-            record = self.record(item, result, time.monotonic() - started)
-        except asyncio.CancelledError:
-            self.store.release(self.batch_id, item.id, self.owner)
-            self.held.discard(item.id)
-            raise
-        except Exception as exc:  # a failing item is recorded and the batch goes on
-            record = _empty_record(item.id, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
-        status = "failed" if record["error"] else "done"
-        kept = self.store.finish(self.batch_id, item.id, self.owner, status, record)
-        self.held.discard(item.id)
-        if not kept:  # our lease ran out and another worker took the item: its record counts
-            record = {**record, "superseded": True}
-        self.emit("item_failed" if record["error"] else "item_done", id=item.id, record=record, kept=kept)
-        return record
-
-    def arguments(self, item: Item) -> dict:
-        """The pipeline's ``arun`` arguments for `item`, from its `as_node` state keys.
-
-        Raises:
-            InputError: a field the pipeline needs is missing.
-        """
-        fields = dict(item.fields)
-        if "words" in fields and "target_words" not in fields:
-            fields["target_words"] = fields.pop("words")
-        if "files" in fields and "document" not in fields:
-            from longweave.pipelines._corpus import read_corpus
-
-            fields["document"] = read_corpus(fields.pop("files")).corpus
-        if self.io is None:  # the user's own pipeline: its fields are its arguments
-            return fields
-        kwargs = {param: fields[key] for param, key in self.io.inputs.items() if fields.get(key) is not None}
-        missing = [self.io.inputs[p] for p in self.io.required if p not in kwargs]
-        if missing:
-            hint = " (or \"files\")" if missing == ["document"] else ""
-            raise InputError(f"input {item.id!r} has no {', '.join(map(repr, missing))}{hint}.")
-        if self.resumable and self.io.run_id:
-            kwargs[self.io.run_id] = f"{self.batch_id}/{item.id}"
-        return kwargs
-
-    def record(self, item: Item, result: Any, seconds: float) -> dict:
-        """The output record of a finished item."""
-        attr = next(iter(self.io.outputs.values())) if self.io else "text"
-        output = getattr(result, attr, None)
-        if output is None:
-            output = getattr(result, "text", None) or getattr(result, "answer", "")
-        record = _empty_record(item.id, seconds, None)
-        record["output"] = output
-        record["words"] = getattr(result, "words", None) or count_words(output)
-        target = getattr(result, "target_words", 0)
-        if target and _asked_length(item):
-            record["target_words"] = target
-            record["S_l"] = round(length_score(target, record["words"]), 1)
-        plan = getattr(result, "plan", None)
-        if plan:
-            record["plan"] = plan
-        usage = result.usage.total
-        record["usage"] = {
-            "calls": usage.calls,
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-        }
-        return record
-
-
-def _asked_length(item: Item) -> bool:
-    from longweave.agents.planner import target_from_instruction
-
-    if item.fields.get("words") or item.fields.get("target_words") or item.fields.get("plan"):
-        return True
-    instruction = item.fields.get("instruction")
-    return isinstance(instruction, str) and target_from_instruction(instruction) is not None
-
-
-def _empty_record(item_id: str, seconds: float, error: str | None) -> dict:
-    return {
-        "id": item_id,
-        "output": None,
-        "words": 0,
-        "target_words": None,
-        "S_l": None,
-        "plan": None,
-        "usage": {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0},
-        "seconds": round(seconds, 3),
-        "error": error,
-    }
-
-
-# -- the output file -----------------------------------------------------------------------
-
-
-def write_records(path: Path, store: TextStore, batch_id: str = BATCH_ID) -> int:
-    """Replace `path` with every record in the checkpoint, in input order; how many.
-
-    Written to a temporary file first, so a reader (or a kill) never sees half a file.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    n = 0
-    with tmp.open("w", encoding="utf-8") as out:
-        for record in store.records(batch_id):
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
-
-
-def append_record(path: Path, record: dict) -> None:
-    """Add one record at the end of `path` (the rewrite at the end puts it in input order)."""
-    with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 # -- the batch -----------------------------------------------------------------------------
@@ -598,18 +316,4 @@ def run_many(
     )
 
 
-__all__ = [
-    "BATCH_ID",
-    "BatchResult",
-    "Collector",
-    "finish_summary",
-    "start_batch",
-    "Item",
-    "Worker",
-    "arun_many",
-    "check_items",
-    "iter_items",
-    "run_many",
-    "worker_id",
-    "write_records",
-]
+__all__ = ["BatchResult", "Collector", "arun_many", "finish_summary", "run_many", "start_batch"]

@@ -3,7 +3,7 @@
 `run_many_ray(build, spec, inputs, workers=4, address="ray://head:10001", ...)` starts `workers`
 Ray actors. Each builds its own pipeline with ``build(spec)`` (a picklable function and its
 argument: the model is loaded inside the actor, never pickled), opens the batch's checkpoint
-itself, and runs up to `concurrency` items at once with `batch.Worker`, exactly as a local run
+itself, and runs up to `concurrency` items at once with `batch_worker.Worker`, exactly as a local run
 does: lease, run (resuming inside where the checkpoint has the item), record. The driver (this
 process) reads the input, sends each unfinished item to the actor with the fewest in flight,
 appends the records as they come back and rewrites the output in input order at the end.
@@ -27,20 +27,9 @@ from typing import Any
 
 from longweave.errors import ConfigError, InputError
 from longweave.pipelines.base import Pipeline
-from longweave.pipelines.batch import (
-    BATCH_ID,
-    LEASE_SECONDS,
-    BatchResult,
-    Collector,
-    EventHandler,
-    Inputs,
-    Item,
-    Worker,
-    check_items,
-    finish_summary,
-    iter_items,
-    start_batch,
-)
+from longweave.pipelines.batch import BatchResult, Collector, finish_summary, start_batch
+from longweave.pipelines.batch_items import BATCH_ID, Inputs, Item, check_items, iter_items
+from longweave.pipelines.batch_worker import LEASE_SECONDS, EventHandler, Worker
 from longweave.pipelines.checkpoint import is_postgres, open_checkpoint
 
 

@@ -20,6 +20,7 @@ the paper reports the same limit).
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,9 +41,12 @@ from longweave.pipelines._reading import (
     run_context,
 )
 from longweave.pipelines.base import Pipeline
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.chunking import chunk, iter_chunks
 from longweave.text.documents import Corpus, Document
+
+log = logging.getLogger(__name__)
 
 PAPER_WINDOW = 8192
 # Chunking and the model's own prompt framing can differ by a few tokens at the seams.
@@ -101,6 +105,14 @@ class ChainOfAgents(Pipeline):
         >>> ChainOfAgents(llm).run("A long text. " * 100, query="What is it?").answer
         '42'
     """
+
+    node_io = NodeIO(
+        {"document": "document", "query": "query"},
+        ("document",),
+        {"answer": "answer"},
+        run_id="thread_id",
+        resumable="checkpointer",
+    )
 
     def __init__(
         self,
@@ -180,6 +192,7 @@ class ChainOfAgents(Pipeline):
             trace=run.trace,
         )
         run.units.append(unit)
+        log.debug("ChainOfAgents: worker %d of %s: %d characters", i + 1, run.feed.total or "?", len(unit))
         if run.on_progress:
             run.on_progress("worker", i + 1, run.feed.total)
         return {"index": i + 1, "unit": unit}
@@ -239,6 +252,7 @@ class ChainOfAgents(Pipeline):
         if not feed.has(0) or not str(feed.get(0)).strip() and not feed.has(1):
             raise InputError("the document is empty; pass text to read.")
         run = _Run(feed, query, self._cu_tokens(query), Trace(), on_progress)
+        log.info("ChainOfAgents: chunks of %d tokens, %s", chunk_tokens, "a question" if query else "summary")
         started = time.monotonic()
         config = {"configurable": {RUN_KEY: run}, "recursion_limit": (feed.total or 10_000_000) + 10}
         fingerprint = _fingerprint(document, query, chunk_tokens)
@@ -255,9 +269,11 @@ class ChainOfAgents(Pipeline):
                         "size; use a new thread_id, or pass the same input to resume."
                     )
                 start = None  # resume after the last finished worker
+                log.info("ChainOfAgents: thread %s resumes after chunk %d", thread_id, saved.values["index"])
                 if on_progress:
                     on_progress("worker", saved.values["index"], feed.total)
         state = await self.graph.ainvoke(start, config)
+        log.info("ChainOfAgents: %d chunks read in %.1f s", state["index"], time.monotonic() - started)
         return ReadingResult(
             trace=run.trace,
             usage=run.trace.usage(),

@@ -34,6 +34,7 @@ and quality scoring.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,16 +48,19 @@ from langgraph.types import Send
 
 from longweave.agents.cog_planner import CogPlan, CogPlanner, Unit, render_constraints, units_from_user
 from longweave.agents.monitor import Monitor, UnitReport
-from longweave.agents.planner import MAX_SECTION_WORDS, Planner, PlanOutcome, Section, check_target
+from longweave.agents.plan import MAX_SECTION_WORDS, Section, check_target
+from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.reviewer import revision_instructions
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
 from longweave.errors import CheckpointError, ConfigError, InputError
 from longweave.llm import LLM, Trace
-from longweave.pipelines.agentwrite import WriteResult
-from longweave.pipelines.base import Pipeline
+from longweave.pipelines.agentwrite import AgentWrite, WriteResult
+from longweave.pipelines.base import Pipeline, event_fields
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
+
+log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict], None]
 
@@ -101,6 +105,7 @@ class _Run:
     plan: CogPlan | None = None
 
     def emit(self, kind: str, **data: object) -> None:
+        log.info("%s %s: %s", self.run_id, kind, event_fields(data))
         if self.on_event is not None:
             self.on_event({"event": kind, **data})
 
@@ -169,6 +174,8 @@ class CogWriter(Pipeline):
         prompts: overrides for "cog_planner", "cog_writer", "cog_writer_continue",
             "cog_reviser", "monitor", "planner", "planner_repair".
     """
+
+    node_io = AgentWrite.node_io  # a writer's keys: instruction, target_words, plan -> text
 
     def __init__(
         self,

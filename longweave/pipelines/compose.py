@@ -5,13 +5,13 @@ from longweave's parts, so a user wires them in their own ``StateGraph`` with La
 API (edges, ``Send`` fan-out, checkpointers, ``max_concurrency``), nothing else:
 
 - `as_node(pipeline)` (also ``pipeline.as_node()``) runs a whole pipeline (ChainOfAgents,
-  AgentWrite, ...) as one node. It reads the pipeline's inputs from documented state keys
-  (`NODE_IO`, also in each pipeline's docstring), writes the outputs back, and, when the
-  user's graph runs with a checkpointer and a ``thread_id``, gives a resumable pipeline
-  (ChainOfAgents with a ``checkpointer``; AgentWrite, CogWriter or Report with a ``checkpoint`` file)
-  a run id derived from that thread, the node and its inputs. A user's run that stops inside
-  the node resumes *inside* it: the outer checkpoint skips finished nodes, the pipeline's own
-  checkpoint skips finished steps.
+  AgentWrite, ...) as one node. It reads the pipeline's inputs from the state keys its class
+  declares (``node_io``, a `NodeIO`, tabled in each pipeline's docstring), writes the outputs
+  back, and, when the user's graph runs with a checkpointer and a ``thread_id``, gives a
+  resumable pipeline (ChainOfAgents with a ``checkpointer``; AgentWrite, CogWriter or Report
+  with a ``checkpoint`` file) a run id derived from that thread, the node and its inputs. A
+  user's run that stops inside the node resumes *inside* it: the outer checkpoint skips
+  finished nodes, the pipeline's own checkpoint skips finished steps.
 - `agent_node(fn, inputs=..., output=...)` calls one agent (any function or method, sync or
   async) with arguments taken from the state.
 - `remember_node(memory)` and `recall_node(memory)` add text to a `Memory` (DocumentMemory,
@@ -43,14 +43,16 @@ import inspect
 import operator
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
 
 from longweave.errors import ConfigError
-from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import fingerprint
+
+if TYPE_CHECKING:  # base.py imports this module: `Pipeline.as_node` is `as_node`
+    from longweave.pipelines.base import Pipeline, Result
 
 Node = Callable[[dict, RunnableConfig], Awaitable[dict]]
 Inputs = Mapping[str, str] | Callable[[dict], dict]
@@ -66,7 +68,8 @@ Each record is ``{"node", "role", "calls", "prompt_tokens", "completion_tokens",
 
 @dataclass(frozen=True)
 class NodeIO:
-    """How a pipeline class maps to graph state when run by `as_node`.
+    """How a pipeline class maps to graph state when run by `as_node` (and to input fields
+    when run by `run_many`): each pipeline class declares one as its ``node_io``.
 
     Attributes:
         inputs: ``arun`` parameter -> state key read for it.
@@ -83,43 +86,6 @@ class NodeIO:
     resumable: str | None = None
 
 
-_READ = NodeIO({"document": "document", "query": "query"}, ("document",), {"answer": "answer"})
-_WRITE = NodeIO(
-    {"instruction": "instruction", "target_words": "target_words", "plan": "plan"},
-    ("instruction",),
-    {"text": "text"},
-    run_id="run_id",
-    resumable="checkpoint",
-)
-
-NODE_IO: dict[str, NodeIO] = {
-    "ChainOfAgents": NodeIO(_READ.inputs, _READ.required, _READ.outputs, "thread_id", "checkpointer"),
-    "RAG": _READ,
-    "RetrieveThenReason": _READ,
-    "FullContext": _READ,
-    "AgentWrite": _WRITE,
-    "CogWriter": _WRITE,
-    "L2MAC": NodeIO({"task": "task"}, ("task",), {"files": "files"}),
-    "MemoryChat": NodeIO({"message": "message"}, ("message",), {"reply": "reply"}),
-    "Report": NodeIO(
-        {"corpus": "corpus", "instruction": "instruction", "target_words": "target_words"},
-        ("corpus", "instruction"),
-        {"text": "text"},
-        run_id="run_id",
-        resumable="checkpoint",
-    ),
-}
-"""The default state keys per pipeline class name (subclasses use their base's entry)."""
-
-
-def node_io(pipeline: Pipeline) -> NodeIO | None:
-    """The default `NodeIO` of `pipeline`'s class (or its nearest longweave base), if any."""
-    for cls in type(pipeline).__mro__:
-        if cls.__name__ in NODE_IO and cls.__module__.startswith("longweave."):
-            return NODE_IO[cls.__name__]
-    return None
-
-
 def as_node(
     pipeline: Pipeline,
     *,
@@ -133,11 +99,11 @@ def as_node(
 
     Args:
         pipeline: any longweave pipeline (or your own `Pipeline` subclass, with `inputs` and
-            `outputs` given).
+            `outputs` given, or a ``node_io`` declared on its class).
         inputs: ``{arun parameter: state key}``, or a function ``state -> arun kwargs``
-            (e.g. to load a file named in the state). Default: the pipeline's `NODE_IO`.
+            (e.g. to load a file named in the state). Default: the class's ``node_io``.
         outputs: ``{state key: result attribute}``, or a function ``(result, state) -> update``
-            (e.g. to key a summary by file for a reducer). Default: the pipeline's `NODE_IO`.
+            (e.g. to key a summary by file for a reducer). Default: the class's ``node_io``.
         usage_key: a state key declared as `UsageLog`; the run's usage per role is appended.
         on_result: called as ``on_result(node_name, result)`` after each run, to keep the
             full result (trace, plan, citations...) outside the state.
@@ -165,7 +131,7 @@ def as_node(
         >>> asyncio.run(g.compile().ainvoke({"document": "Text. " * 50, "query": "What?"}))["answer"]
         '42'
     """
-    io = node_io(pipeline)
+    io: NodeIO | None = getattr(pipeline, "node_io", None)
     if io is None and (inputs is None or outputs is None):
         raise ConfigError(
             f"{type(pipeline).__name__} has no default state keys; pass inputs={{...}} and outputs={{...}}."
@@ -333,14 +299,12 @@ def _update(result: Any, state: dict, outputs: Outputs) -> dict:
 
 
 __all__ = [
-    "NODE_IO",
     "Node",
     "NodeIO",
     "UsageLog",
     "agent_node",
     "as_node",
     "isolated",
-    "node_io",
     "recall_node",
     "remember_node",
     "tally",

@@ -11,6 +11,7 @@ wants them cuts the text themselves and says so.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TypedDict
 
@@ -22,8 +23,11 @@ from longweave.errors import BudgetError, InputError
 from longweave.llm import LLM, Trace
 from longweave.pipelines._reading import RUN_KEY, ReadingResult, require_query, run_context
 from longweave.pipelines.base import Pipeline
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text.documents import Corpus, Document, as_text
+
+log = logging.getLogger(__name__)
 
 
 class FullContextState(TypedDict, total=False):
@@ -55,6 +59,8 @@ class FullContext(Pipeline):
         >>> FullContext(rule_reader()).run(doc, "What is the secret code for the jade key?").answer
         'ember-1234'
     """
+
+    node_io = NodeIO({"document": "document", "query": "query"}, ("document",), {"answer": "answer"})
 
     def __init__(
         self,
@@ -119,6 +125,7 @@ class FullContext(Pipeline):
         if not text.strip():
             raise InputError("the document is empty; pass text to read.")
         self.check_fits(text, query)
+        log.info("FullContext: %d characters in one prompt", len(text))
         started = time.monotonic()
         run = {"text": text, "trace": Trace()}
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})

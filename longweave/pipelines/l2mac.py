@@ -86,6 +86,7 @@ from longweave.errors import BudgetError, ConfigError, InputError, MalformedOutp
 from longweave.llm import LLM, Trace, Usage
 from longweave.memory.file_store import META_DIR, FileStore
 from longweave.pipelines.base import Pipeline, Result
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 
 MODES = ("code", "book")
@@ -235,6 +236,8 @@ class L2MAC(Pipeline):
         >>> L2MAC(llm, workdir=tempfile.mkdtemp()).run("Say hi").files
         {'hello.py': "print('hi')\\n"}
     """
+
+    node_io = NodeIO({"task": "task"}, ("task",), {"files": "files"})
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ folder (one writer at a time), and forgetting (delete items with `MemoryStream.d
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,10 @@ from longweave.llm import LLM, Completion, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.stream import MemoryItem, MemoryStream
 from longweave.pipelines.base import Pipeline, Result
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -97,6 +101,8 @@ class MemoryChat(Pipeline):
         >>> chat.send("my name is Ada")
         'noted'
     """
+
+    node_io = NodeIO({"message": "message"}, ("message",), {"reply": "reply"})
 
     def __init__(
         self,
@@ -163,6 +169,7 @@ class MemoryChat(Pipeline):
         memory = await self.controller.activate(
             state["message"], budget_tokens=max(0, budget), needed=state["needed"], trace=self._trace(config)
         )
+        log.debug("MemoryChat: %d memories recalled within %d tokens", len(memory.all), max(0, budget))
         return {"memories": [_describe(a) for a in memory.all]}
 
     async def _respond(self, state: _State, config=None) -> dict:

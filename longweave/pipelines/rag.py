@@ -4,268 +4,40 @@ The baseline every reading pipeline is measured against. Retrieved passages are 
 the strongest sit at both ends of the context, [d1, d3, d5, ..., d4, d2], because models use
 the middle of a long context worst (Jin et al., 2024, "Long-Context LLMs Meet RAG: Overcoming
 Challenges for Long Inputs in RAG", retrieval reordering; Liu et al., 2023, "Lost in the
-Middle"). `RAGIndex` is built once per corpus, reused across questions, and saved to or loaded
-from a folder; building it again costs little, since every file's passage vectors are kept in a
-persistent cache keyed by the file's text and the settings (``longweave.memory.index_cache``):
-only new or changed files are embedded. Defaults: passages of 256 tokens, top 5, the
+Middle"). The passage index, `RAGIndex` (``longweave.memory.passage_index``), is built once per
+corpus, reused across questions, and saved to or loaded from a folder; only new or changed
+files are embedded again. Defaults: passages of 256 tokens, top 5, the
 all-MiniLM-L6-v2 embedder (use ``embedder="hash"`` where no model is installed). When the
 reader does not know from all the passages at once, it re-reads the best three one at a time
 (`answer_from_passages`), since models read a short context better than a long one (Liu et
 al., 2023).
 
-Deliberately not here: hybrid (BM25 + dense) retrieval, re-ranking models, and incremental
-updates of a saved index folder (build again: unchanged files come from the cache).
+Deliberately not here: the index itself (building, search, save/load, reordering:
+``memory/passage_index.py``), hybrid (BM25 + dense) retrieval and re-ranking models.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import TypedDict, TypeVar
+from typing import TypedDict
 
-import numpy as np
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from longweave.agents.reasoner import answer_from_passages, format_passages
-from longweave.errors import BudgetError, ConfigError, InputError
+from longweave.errors import BudgetError, ConfigError
 from longweave.llm import LLM, Trace
-from longweave.memory.embedders import Embedder, HashingEmbedder, load_embedder
-from longweave.memory.index_cache import CachedFile, IndexCacheOption, open_index_cache, passage_settings
-from longweave.memory.vector_index import VectorIndex
-from longweave.pipelines._reading import (
-    RUN_KEY,
-    Passage,
-    Progress,
-    ReadingResult,
-    require_query,
-    run_context,
-)
+from longweave.memory.embedders import Embedder, load_embedder
+from longweave.memory.index_cache import IndexCacheOption, open_index_cache
+from longweave.memory.passage_index import RAGIndex, reorder_passages
+from longweave.pipelines._reading import RUN_KEY, Progress, ReadingResult, require_query, run_context
 from longweave.pipelines.base import Pipeline
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
-from longweave.text.chunking import chunk
-from longweave.text.documents import Corpus, Document, Source, corpus_from_text
-from longweave.text.headings import Headings
-from longweave.text.tokenizer import Tokenizer, get_tokenizer
+from longweave.text.documents import Corpus, Document
 
-T = TypeVar("T")
-_EMBED_BATCH = 256
-_SAVED = ("text", "start", "end", "source", "heading")  # a Passage's fields in passages.jsonl
-
-
-def reorder_passages(ranked: Sequence[T]) -> list[T]:
-    """Put the best at both ends: [d1, d2, d3, d4, d5] -> [d1, d3, d5, d4, d2].
-
-    Example:
-        >>> reorder_passages([1, 2, 3, 4, 5])
-        [1, 3, 5, 4, 2]
-    """
-    return list(ranked[0::2]) + list(ranked[1::2])[::-1]
-
-
-def _embedder_spec(embedder: Embedder) -> str:
-    if isinstance(embedder, HashingEmbedder):
-        return f"hash:{embedder.dim}"
-    if embedder.name == "all-MiniLM-L6-v2":
-        return "minilm"
-    return embedder.name
-
-
-def _load_embedder_spec(spec: str) -> Embedder:
-    if spec.startswith("hash:"):
-        return HashingEmbedder(int(spec[5:]))
-    return load_embedder(spec)
-
-
-class RAGIndex:
-    """Passages of a corpus and their vectors, searchable, reusable and savable.
-
-    Build with `RAGIndex.build(corpus)` (or `RAG.index`); `search(query, k)` returns the best
-    passages with scores and source names; `save(folder)` / `RAGIndex.load(folder)`.
-    """
-
-    def __init__(self, passages: list[Passage], vectors: VectorIndex, embedder: Embedder, chunk_tokens: int):
-        self.passages = passages
-        self.vectors = vectors
-        self.embedder = embedder
-        self.chunk_tokens = chunk_tokens
-
-    @classmethod
-    def build(
-        cls,
-        document: str | Document | Corpus,
-        *,
-        embedder: str | Embedder = "minilm",
-        chunk_tokens: int = 256,
-        tokenizer: Tokenizer | None = None,
-        on_progress: Progress | None = None,
-        index_cache: IndexCacheOption = True,
-    ) -> RAGIndex:
-        """Chunk `document` into passages of at most `chunk_tokens` tokens and embed them.
-
-        Files are chunked one by one, so no passage straddles two. With `index_cache` (on by
-        default) each file's passages and vectors are kept on disk, keyed by its text and these
-        settings: a file seen before is not embedded again (see `longweave.memory.index_cache`).
-
-        Args:
-            document: the text, a `Document` or a `Corpus`.
-            embedder: an `Embedder` or a spec for `load_embedder`.
-            chunk_tokens: passage size.
-            tokenizer: counts tokens for chunking; default cl100k_base.
-            on_progress: called as ``("cached", passages from the cache, passages in all)`` once
-                when the cache held any, then ``("index", passages done, passages in all)`` as
-                the rest are embedded.
-            index_cache: True for the default cache folder, a folder, an `IndexCache`, or False.
-
-        Raises:
-            InputError: the document is empty.
-        """
-        corpus = _as_corpus(document)
-        if not corpus.text.strip():
-            raise InputError("the document is empty; pass text to index.")
-        emb = load_embedder(embedder)
-        tok = tokenizer or get_tokenizer()
-        sources = corpus.sources or [Source("", 0, len(corpus.text))]
-        texts = [corpus.text[s.start : s.end] for s in sources]
-        cache = open_index_cache(index_cache)
-        settings = passage_settings(emb, chunk_tokens, tok)
-        files = cache.load(texts, settings, emb.dim or None) if cache is not None else [None] * len(texts)
-        missing = {i: _spans(texts[i], chunk_tokens, tok) for i, f in enumerate(files) if f is None}
-        done = sum(len(f.spans) for f in files if f is not None)
-        total = done + sum(len(s) for s in missing.values())
-        if on_progress and done:
-            on_progress("cached", done, total)
-        for finished, embedded in _embed(emb, texts, missing):
-            for i, entry in finished.items():
-                files[i] = entry
-            if cache is not None and finished:
-                cache.store([texts[i] for i in finished], settings, list(finished.values()))
-            done += embedded
-            if on_progress:
-                on_progress("index", done, total)
-        passages, index = [], None
-        for src, text, entry in zip(sources, texts, files, strict=True):
-            if entry is None:  # a file of blanks only: no passages
-                continue
-            if index is None:
-                index = VectorIndex(entry.vectors.shape[1])
-            index.add(entry.vectors, ids=np.arange(len(passages), len(passages) + len(entry.spans)))
-            headings = Headings(text)
-            passages.extend(
-                Passage(
-                    text[a:b], src.start + a, src.start + b, src.name, heading=headings.label(a, before=True)
-                )
-                for a, b in entry.spans.tolist()
-            )
-        if index is None:
-            raise InputError("the document has no passages to index; pass text with words in it.")
-        return cls(passages, index, emb, chunk_tokens)
-
-    def __len__(self) -> int:
-        return len(self.passages)
-
-    def search(self, query: str, k: int = 5) -> list[Passage]:
-        """The `k` passages most similar to `query`, best first, with ``score`` and ``rank``."""
-        scores, ids = self.vectors.search(self.embedder.embed([query]), k)
-        out = []
-        for rank, (score, pid) in enumerate(zip(scores[0], ids[0], strict=True), 1):
-            if pid < 0:
-                continue
-            p = self.passages[int(pid)]
-            out.append(Passage(p.text, p.start, p.end, p.source, float(score), rank, p.heading))
-        return out
-
-    def save(self, folder: str | Path) -> Path:
-        """Write passages (JSON lines), vectors (faiss) and settings to `folder`."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.vectors.save(folder / "vectors.faiss")
-        with (folder / "passages.jsonl").open("w", encoding="utf-8") as fh:
-            for p in self.passages:
-                fh.write(json.dumps({k: getattr(p, k) for k in _SAVED}) + "\n")
-        meta = {"embedder": _embedder_spec(self.embedder), "chunk_tokens": self.chunk_tokens, "version": 2}
-        (folder / "rag.json").write_text(json.dumps(meta))
-        return folder
-
-    @classmethod
-    def load(cls, folder: str | Path, *, embedder: str | Embedder | None = None) -> RAGIndex:
-        """Read an index written by `save`; the embedder is rebuilt from its saved name unless given.
-
-        Raises:
-            InputError: the folder does not hold a saved index.
-            ConfigError: `embedder` differs from the one the index was built with.
-        """
-        folder = Path(folder)
-        try:
-            meta = json.loads((folder / "rag.json").read_text())
-            with (folder / "passages.jsonl").open(encoding="utf-8") as fh:
-                passages = [Passage(**json.loads(line)) for line in fh if line.strip()]
-        except (OSError, ValueError, TypeError) as exc:
-            raise InputError(
-                f"{folder} does not hold a saved RAG index ({exc}); build one with RAG.index."
-            ) from exc
-        vectors = VectorIndex.load(folder / "vectors.faiss")
-        emb = _load_embedder_spec(meta["embedder"]) if embedder is None else load_embedder(embedder)
-        if _embedder_spec(emb) != meta["embedder"]:
-            raise ConfigError(
-                f"the index at {folder} was built with the embedder {meta['embedder']!r}, not "
-                f"{_embedder_spec(emb)!r}; load it with that embedder or rebuild the index."
-            )
-        return cls(passages, vectors, emb, meta["chunk_tokens"])
-
-
-def _spans(text: str, chunk_tokens: int, tokenizer: Tokenizer) -> np.ndarray:
-    """(start, end) of each passage of `text` that is not blank, as an (n, 2) array."""
-    spans = [(c.start, c.end) for c in chunk(text, chunk_tokens, tokenizer) if c.strip()]
-    return np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-
-
-def _embed(
-    embedder: Embedder, texts: list[str], spans: dict[int, np.ndarray]
-) -> Iterator[tuple[dict[int, CachedFile], int]]:
-    """Embed the passages of the files in `spans`, `_EMBED_BATCH` at a time across files.
-
-    Each passage is embedded under its section line (`embedded_text`), so a paragraph that
-    does not name its subject is still found by it.
-
-    Yields, after each batch, the files it completed (so they can be cached at once: a build
-    that is interrupted keeps what it finished) and how many passages it embedded.
-    """
-    items = [(i, int(a), int(b)) for i, s in spans.items() for a, b in s]
-    headings = {i: Headings(texts[i]) for i in spans}
-    rows: dict[int, list[np.ndarray]] = {i: [] for i, s in spans.items() if len(s)}
-    for n in range(0, len(items), _EMBED_BATCH):
-        batch = items[n : n + _EMBED_BATCH]
-        shown = [embedded_text(texts[i][a:b], headings[i].label(a, before=True, last=1)) for i, a, b in batch]
-        vectors = embedder.embed(shown)
-        finished = {}
-        for (i, _, _), row in zip(batch, vectors, strict=True):
-            rows[i].append(row)
-            if len(rows[i]) == len(spans[i]):
-                finished[i] = CachedFile(spans[i], np.stack(rows.pop(i)))
-        yield finished, len(batch)
-
-
-def embedded_text(text: str, heading: str) -> str:
-    """What is embedded for a passage: its innermost heading, then its text.
-
-    Only the innermost: on the Python docs (benchmarks/bench_reading_real.py, oracle reader)
-    the whole trail cost two multi-hop passages, as a long shared trail makes passages of one
-    page alike, while the innermost heading alone reached every gold passage (29/29).
-    """
-    return f"{heading}\n{text}" if heading else text
-
-
-def _as_corpus(document: str | Document | Corpus) -> Corpus:
-    if isinstance(document, Corpus):
-        return document
-    if isinstance(document, Document):
-        return Corpus.from_documents([document])
-    if isinstance(document, str):
-        return corpus_from_text(document, "")
-    raise InputError(f"cannot index a {type(document).__name__}; pass a string, Document or Corpus.")
+log = logging.getLogger(__name__)
 
 
 class RAGState(TypedDict, total=False):
@@ -308,6 +80,8 @@ class RAG(Pipeline):
         >>> rag.run(index, "What is the secret code for the jade key?").answer
         'ember-1234'
     """
+
+    node_io = NodeIO({"document": "document", "query": "query"}, ("document",), {"answer": "answer"})
 
     def __init__(
         self,
@@ -366,6 +140,7 @@ class RAG(Pipeline):
         run = run_context(config)
         found = run["index"].search(state["query"], self.top_k)
         shown = reorder_passages(found) if self.reorder else found
+        log.debug("RAG: %d passages retrieved, best score %.3f", len(found), found[0].score if found else 0.0)
         run["passages"] = shown
         return {"passage_offsets": [p.start for p in shown]}
 
@@ -405,6 +180,8 @@ class RAG(Pipeline):
         index = document if isinstance(document, RAGIndex) else self.index(document, on_progress=on_progress)
         run = {"index": index, "trace": Trace(), "passages": []}
         state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        log.info("RAG: answered from %d of %d passages in %.1f s", len(run["passages"]), len(index),
+                 time.monotonic() - started)  # fmt: skip
         return ReadingResult(
             trace=run["trace"],
             usage=run["trace"].usage(),
@@ -416,4 +193,4 @@ class RAG(Pipeline):
         )
 
 
-__all__ = ["RAG", "RAGIndex", "RAGState", "reorder_passages"]
+__all__ = ["RAG", "RAGState"]

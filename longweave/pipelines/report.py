@@ -56,26 +56,21 @@ from langgraph.runtime import Runtime
 
 from longweave.agents.citation_checker import CitationChecker
 from longweave.agents.citations import Citation, CitationRules, CorpusMap
-from longweave.agents.planner import (
-    MAX_SECTION_WORDS,
-    Planner,
-    PlanOutcome,
-    Section,
-    check_target,
-    render_plan,
-)
-from longweave.agents.planner import target_from_instruction as _stated_target
+from longweave.agents.plan import MAX_SECTION_WORDS, Section, check_target, render_plan
+from longweave.agents.plan import target_from_instruction as _stated_target
+from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.report_planner import DEFAULT_REPORT_WORDS, ReportPlanner
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
 from longweave.errors import ConfigError, InputError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
+from longweave.memory.passage_index import RAGIndex
 from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
 from longweave.pipelines._planned_run import PlannedRun
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.checkpoint import TextStore, open_checkpoint
-from longweave.pipelines.rag import RAGIndex
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -166,6 +161,18 @@ class _Run(PlannedRun):
 class Report(Pipeline):
     """A long report written from a corpus, every citation checked against it.
 
+    As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
+
+    | state key        | in/out | what |
+    | ---------------- | ------ | ---- |
+    | ``corpus``       | in     | files or folders, ``{name: text}`` or a `Corpus` (required) |
+    | ``instruction``  | in     | what the report is about (required) |
+    | ``target_words`` | in     | the length (optional) |
+    | ``text``         | out    | the report, in Markdown, with its citations |
+
+    With ``checkpoint=PATH``, the node resumes at the section it stopped in when the user's
+    graph resumes.
+
     Args:
         llm: a model, or a spec for `longweave.load_llm`.
         embedder: "hash" (default: no model, works everywhere), "minilm" or an `Embedder`.
@@ -185,6 +192,14 @@ class Report(Pipeline):
         prompts: overrides for "report_planner", "planner_repair", "report_writer",
             "report_writer_continue", "citation_reviser", "citation_judge".
     """
+
+    node_io = NodeIO(
+        {"corpus": "corpus", "instruction": "instruction", "target_words": "target_words"},
+        ("corpus", "instruction"),
+        {"text": "text"},
+        run_id="run_id",
+        resumable="checkpoint",
+    )
 
     def __init__(
         self,

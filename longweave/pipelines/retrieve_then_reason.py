@@ -23,6 +23,7 @@ question is found only when the whole document fits the window; use Chain of Age
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict
 from typing import TypedDict
@@ -37,20 +38,21 @@ from longweave.errors import BudgetError, ConfigError
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
+from longweave.memory.passage_index import Passage, RAGIndex, reorder_passages, section_at
 from longweave.pipelines._reading import (
     RUN_KEY,
-    Passage,
     Progress,
     ReadingResult,
     require_query,
     run_context,
-    section_at,
 )
 from longweave.pipelines.base import Pipeline
-from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
+from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
-from longweave.text.documents import Corpus, Document
+from longweave.text.documents import Corpus, Document, as_corpus
 from longweave.text.headings import on_heading_line, section_line, without_section_lines
+
+log = logging.getLogger(__name__)
 
 
 class RTRState(TypedDict, total=False):
@@ -99,6 +101,8 @@ class RetrieveThenReason(Pipeline):
         >>> r.answer, [d.quote for d in r.dropped]
         ('ember-1234', ['The jade key is made of glass.'])
     """
+
+    node_io = NodeIO({"document": "document", "query": "query"}, ("document",), {"answer": "answer"})
 
     def __init__(
         self,
@@ -231,7 +235,7 @@ class RetrieveThenReason(Pipeline):
         if isinstance(document, RAGIndex):
             index, corpus = document, None
         else:
-            corpus = _as_corpus(document)
+            corpus = as_corpus(document)
             index = None
             if not self._fits_whole(corpus.text, query):
                 index = RAGIndex.build(
@@ -241,6 +245,8 @@ class RetrieveThenReason(Pipeline):
                     on_progress=on_progress,
                     index_cache=self.index_cache if self.index_cache is not None else False,
                 )
+        log.info("RetrieveThenReason: %s", "the whole document fits" if index is None else
+                 f"{self.top_k} of {len(index)} passages retrieved")  # fmt: skip
         if index is None:
             segments = [(corpus.text, 0)]
             context = corpus.text

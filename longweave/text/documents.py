@@ -100,6 +100,17 @@ def as_text(document: str | Document | Corpus) -> str:
     )
 
 
+def as_corpus(document: str | Document | Corpus) -> Corpus:
+    """Anything a reading pipeline accepts in memory, as a `Corpus` (a string is one unnamed file)."""
+    if isinstance(document, Corpus):
+        return document
+    if isinstance(document, Document):
+        return Corpus.from_documents([document])
+    if isinstance(document, str):
+        return corpus_from_text(document, "")
+    raise InputError(f"cannot index a {type(document).__name__}; pass a string, Document or Corpus.")
+
+
 # -- decoding ---------------------------------------------------------------------------
 
 
@@ -241,6 +252,7 @@ __all__ = [
     "Corpus",
     "Document",
     "Source",
+    "as_corpus",
     "as_text",
     "corpus_from_text",
     "detect_encoding",

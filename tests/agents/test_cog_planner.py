@@ -4,15 +4,8 @@ import asyncio
 
 import pytest
 
-from longweave.agents.cog_planner import (
-    CogPlanner,
-    brief_of,
-    extract_constraints,
-    parse_constraints,
-    terms_of,
-    unit_structure,
-    units_from_user,
-)
+from longweave.agents.cog_planner import CogPlanner, brief_of, unit_structure, units_from_user
+from longweave.agents.constraints import extract_constraints, parse_constraints, terms_of
 from longweave.agents.planner import Planner
 from longweave.errors import InputError
 from longweave.llm import ScriptedLLM

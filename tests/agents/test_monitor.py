@@ -3,9 +3,9 @@
 import asyncio
 
 from longweave.agents.cog_planner import Unit
+from longweave.agents.constraints import Constraint
 from longweave.agents.monitor import Monitor
 from longweave.agents.reviewer import revision_instructions
-from longweave.eval.constraints import Constraint
 from longweave.llm import ScriptedLLM
 from longweave.prompts import load_prompt
 

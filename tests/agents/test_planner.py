@@ -3,18 +3,9 @@ import re
 
 import pytest
 
-from longweave.agents.planner import (
-    Planner,
-    Section,
-    derive_plan,
-    length_rule,
-    normalize_plan,
-    parse_plan,
-    plan_schema,
-    read_plan_text,
-    target_from_instruction,
-    user_plan,
-)
+from longweave.agents.plan import Section, derive_plan, normalize_plan, target_from_instruction
+from longweave.agents.plan_parser import parse_plan, read_plan_text, user_plan
+from longweave.agents.planner import Planner, length_rule, plan_schema
 from longweave.errors import InputError, MalformedOutput
 from longweave.llm import ScriptedLLM, Trace
 from longweave.prompts import load_prompt

@@ -154,7 +154,7 @@ def test_one_of_three_servers_killed_mid_batch_the_batch_completes_on_the_others
 
 
 def test_os_kill_helper_sees_this_process_alive():
-    from longweave.pipelines.batch import _dead
+    from longweave.pipelines.batch_worker import _dead
 
     assert not _dead(f"{os.uname().nodename}:{os.getpid()}:x")
     assert not _dead("otherhost:1:x")

@@ -5,13 +5,12 @@ import doctest
 import pytest
 
 import longweave.eval.constraints as constraints_module
+from longweave.agents.constraints import Constraint, has_term
 from longweave.errors import InputError
 from longweave.eval.constraints import (
     TASK_NAMES,
-    Constraint,
     check_constraints,
     generate_task,
-    has_term,
     split_units,
 )
 

@@ -48,6 +48,7 @@ def test_docstring_examples_of_the_reading_modules_run():
         "longweave.eval.rule_reader",
         "longweave.pipelines.chain_of_agents",
         "longweave.pipelines.full_context",
+        "longweave.memory.passage_index",
         "longweave.pipelines.rag",
         "longweave.pipelines.retrieve_then_reason",
         "longweave.text.documents",

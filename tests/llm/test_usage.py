@@ -1,7 +1,7 @@
 """The trace keeps model calls and events apart; usage counts the calls."""
 
-from longweave.agents.planner import record_event
 from longweave.llm import CallRecord, EventRecord, Trace
+from longweave.llm.usage import record_event
 
 
 def _call(role: str, text: str = "reply") -> CallRecord:

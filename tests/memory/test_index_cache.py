@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import longweave.memory.index_cache as index_cache_module
+from longweave.memory import RAGIndex
 from longweave.memory.embedders import HashingEmbedder, OpenAIEmbedder
 from longweave.memory.index_cache import FILE_NAME, CachedFile, IndexCache, embedder_key
-from longweave.pipelines import RAGIndex
 from longweave.text.documents import Corpus, Document
 from tests.memory.counting_embedder import CountingEmbedder
 

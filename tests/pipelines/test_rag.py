@@ -2,16 +2,11 @@ import pytest
 
 from longweave.errors import BudgetError, ConfigError, InputError
 from longweave.eval.rule_reader import rule_reader
+from longweave.memory import RAGIndex
 from longweave.memory.embedders import HashingEmbedder
-from longweave.pipelines import RAG, RAGIndex, reorder_passages
+from longweave.pipelines import RAG
 from longweave.text.documents import Corpus, Document
 from tests.memory.counting_embedder import CountingEmbedder
-
-
-def test_reorder_puts_the_strongest_at_both_ends():
-    assert reorder_passages([1, 2, 3, 4, 5]) == [1, 3, 5, 4, 2]
-    assert reorder_passages([1, 2, 3, 4]) == [1, 3, 4, 2]
-    assert reorder_passages([1]) == [1] and reorder_passages([]) == []
 
 
 def test_a_fact_in_the_middle_is_found(middle_100k):

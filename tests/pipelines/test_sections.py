@@ -8,9 +8,10 @@ import re
 from longweave.agents.reasoner import reason_over_evidence
 from longweave.llm import ScriptedLLM
 from longweave.llm.scripted import prompt_text
+from longweave.memory import RAGIndex
 from longweave.memory.embedders import HashingEmbedder
-from longweave.pipelines import RAG, RAGIndex, RetrieveThenReason
-from longweave.pipelines._reading import Passage, section_at
+from longweave.memory.passage_index import Passage, section_at
+from longweave.pipelines import RAG, RetrieveThenReason
 from longweave.prompts import load_prompt
 from longweave.text.headings import without_section_lines
 
