@@ -22,27 +22,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict, TypeVar
 
 import numpy as np
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from longweave.agents.reasoner import answer_from_passages, format_passages
 from longweave.errors import BudgetError, ConfigError, InputError
+from longweave.events import EventHandler, Progress
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder, HashingEmbedder, load_embedder
 from longweave.memory.index_cache import CachedFile, IndexCacheOption, open_index_cache, passage_settings
 from longweave.memory.vector_index import VectorIndex
-from longweave.pipelines._reading import (
-    RUN_KEY,
-    Passage,
-    Progress,
-    ReadingResult,
-    require_query,
-    run_context,
-)
+from longweave.pipelines._reading import Passage, ReadingResult, require_query
 from longweave.pipelines.base import Pipeline
 from longweave.prompts import PromptOverride
 from longweave.text.chunking import chunk
@@ -98,7 +93,7 @@ class RAGIndex:
         embedder: str | Embedder = "minilm",
         chunk_tokens: int = 256,
         tokenizer: Tokenizer | None = None,
-        on_progress: Progress | None = None,
+        on_event: EventHandler | None = None,
         index_cache: IndexCacheOption = True,
     ) -> RAGIndex:
         """Chunk `document` into passages of at most `chunk_tokens` tokens and embed them.
@@ -112,9 +107,9 @@ class RAGIndex:
             embedder: an `Embedder` or a spec for `load_embedder`.
             chunk_tokens: passage size.
             tokenizer: counts tokens for chunking; default cl100k_base.
-            on_progress: called as ``("cached", passages from the cache, passages in all)`` once
-                when the cache held any, then ``("index", passages done, passages in all)`` as
-                the rest are embedded.
+            on_event: called with `longweave.events.Progress` events: stage "cached" (passages
+                from the cache, of all) once when the cache held any, then "index" (passages
+                done, of all) as the rest are embedded.
             index_cache: True for the default cache folder, a folder, an `IndexCache`, or False.
 
         Raises:
@@ -133,16 +128,16 @@ class RAGIndex:
         missing = {i: _spans(texts[i], chunk_tokens, tok) for i, f in enumerate(files) if f is None}
         done = sum(len(f.spans) for f in files if f is not None)
         total = done + sum(len(s) for s in missing.values())
-        if on_progress and done:
-            on_progress("cached", done, total)
+        if on_event and done:
+            on_event(Progress("cached", done, total))
         for finished, embedded in _embed(emb, texts, missing):
             for i, entry in finished.items():
                 files[i] = entry
             if cache is not None and finished:
                 cache.store([texts[i] for i in finished], settings, list(finished.values()))
             done += embedded
-            if on_progress:
-                on_progress("index", done, total)
+            if on_event:
+                on_event(Progress("index", done, total))
         passages, index = [], None
         for src, text, entry in zip(sources, texts, files, strict=True):
             if entry is None:  # a file of blanks only: no passages
@@ -257,6 +252,15 @@ class RAGState(TypedDict, total=False):
     answer: str
 
 
+@dataclass
+class _Run:
+    """What one run's nodes share (LangGraph runtime context)."""
+
+    index: RAGIndex
+    trace: Trace
+    passages: list[Passage] = field(default_factory=list)
+
+
 class RAG(Pipeline):
     """Retrieval-augmented answering over one document or corpus, with reordering.
 
@@ -320,13 +324,13 @@ class RAG(Pipeline):
             self._embedder = load_embedder(self._embedder_spec)
         return self._embedder
 
-    def index(self, document: str | Document | Corpus, *, on_progress: Progress | None = None) -> RAGIndex:
+    def index(self, document: str | Document | Corpus, *, on_event: EventHandler | None = None) -> RAGIndex:
         """Build a reusable index of `document` with this pipeline's embedder, passage size and cache."""
         return RAGIndex.build(
             document,
             embedder=self.embedder,
             chunk_tokens=self.chunk_tokens,
-            on_progress=on_progress,
+            on_event=on_event,
             index_cache=self.index_cache if self.index_cache is not None else False,
         )
 
@@ -334,7 +338,7 @@ class RAG(Pipeline):
     def graph(self):
         """START -> retrieve -> answer -> END."""
         if self._graph is None:
-            g = StateGraph(RAGState)
+            g = StateGraph(RAGState, context_schema=_Run)
             g.add_node("retrieve", self._retrieve)
             g.add_node("answer", self._answer)
             g.add_edge(START, "retrieve")
@@ -343,21 +347,20 @@ class RAG(Pipeline):
             self._graph = g.compile()
         return self._graph
 
-    async def _retrieve(self, state: RAGState, config: RunnableConfig) -> RAGState:
-        run = run_context(config)
-        found = run["index"].search(state["query"], self.top_k)
-        shown = reorder_passages(found) if self.reorder else found
-        run["passages"] = shown
-        return {"passage_offsets": [p.start for p in shown]}
+    async def _retrieve(self, state: RAGState, runtime: Runtime[_Run]) -> RAGState:
+        run = runtime.context
+        found = run.index.search(state["query"], self.top_k)
+        run.passages = reorder_passages(found) if self.reorder else found
+        return {"passage_offsets": [p.start for p in run.passages]}
 
-    async def _answer(self, state: RAGState, config: RunnableConfig) -> RAGState:
-        run = run_context(config)
-        context = format_passages([p.text for p in run["passages"]])
+    async def _answer(self, state: RAGState, runtime: Runtime[_Run]) -> RAGState:
+        run = runtime.context
+        context = format_passages([p.text for p in run.passages])
         prompt = self.prompt("reader")
         fixed = self.llm.count_tokens(prompt.render(context=context, query=state["query"]))
         if fixed + self.answer_tokens > self.llm.context_window:
             raise BudgetError(
-                f"{self.top_k} passages of up to {run['index'].chunk_tokens} tokens make a {fixed}-token "
+                f"{self.top_k} passages of up to {run.index.chunk_tokens} tokens make a {fixed}-token "
                 f"prompt, more than the {self.llm.context_window}-token window allows with "
                 f"{self.answer_tokens} for the answer; lower top_k or chunk_tokens."
             )
@@ -368,8 +371,8 @@ class RAG(Pipeline):
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
-            reread=[p.text for p in sorted(run["passages"], key=lambda p: p.rank)[: self.reread]],
+            trace=run.trace,
+            reread=[p.text for p in sorted(run.passages, key=lambda p: p.rank)[: self.reread]],
         )
         return {"answer": answer}
 
@@ -378,22 +381,25 @@ class RAG(Pipeline):
         document: str | Document | Corpus | RAGIndex,
         query: str | None = None,
         *,
-        on_progress: Progress | None = None,
+        on_event: EventHandler | None = None,
     ) -> ReadingResult:
-        """Answer `query` from the top passages of `document` (or of a prebuilt `RAGIndex`)."""
+        """Answer `query` from the top passages of `document` (or of a prebuilt `RAGIndex`).
+
+        `on_event` gets the indexing's `longweave.events.Progress` events ("cached", "index").
+        """
         query = require_query(query, "RAG")
         started = time.monotonic()
-        index = document if isinstance(document, RAGIndex) else self.index(document, on_progress=on_progress)
-        run = {"index": index, "trace": Trace(), "passages": []}
-        state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        index = document if isinstance(document, RAGIndex) else self.index(document, on_event=on_event)
+        run = _Run(index, Trace())
+        state = await self.graph.ainvoke({"query": query}, context=run)
         return ReadingResult(
-            trace=run["trace"],
-            usage=run["trace"].usage(),
+            trace=run.trace,
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="rag",
             chunks=len(index),
-            passages=run["passages"],
+            passages=run.passages,
         )
 
 

@@ -24,27 +24,22 @@ question is found only when the whole document fits the window; use Chain of Age
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import TypedDict
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from longweave.agents.answers import UNKNOWN
 from longweave.agents.extractor import DroppedQuote, Evidence, QuoteVerifier, extract_quotes
 from longweave.agents.reasoner import answer_from_passages, format_passages, reason_over_evidence
 from longweave.errors import BudgetError, ConfigError
+from longweave.events import EventHandler
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
-from longweave.pipelines._reading import (
-    RUN_KEY,
-    Passage,
-    Progress,
-    ReadingResult,
-    require_query,
-    run_context,
-)
+from longweave.pipelines._reading import Passage, ReadingResult, require_query
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.rag import RAGIndex, _as_corpus, reorder_passages
 from longweave.prompts import PromptOverride
@@ -59,6 +54,17 @@ class RTRState(TypedDict, total=False):
     evidence: list[dict]
     dropped: list[dict]
     answer: str
+
+
+@dataclass
+class _Run:
+    """What one run's nodes share (LangGraph runtime context)."""
+
+    context: str
+    segments: list[tuple[str, int]]
+    locate: Callable[[int], tuple[str, int]] | None
+    passages: list[Passage]
+    trace: Trace
 
 
 class RetrieveThenReason(Pipeline):
@@ -131,7 +137,7 @@ class RetrieveThenReason(Pipeline):
         """START -> extract -> verify -> reason -> END; to "read" (the passages) when no quote
         survives or the reasoner does not know. Passages are chosen before the graph runs."""
         if self._graph is None:
-            g = StateGraph(RTRState)
+            g = StateGraph(RTRState, context_schema=_Run)
             g.add_node("extract", self._extract)
             g.add_node("verify", self._verify)
             g.add_node("reason", self._reason)
@@ -144,23 +150,23 @@ class RetrieveThenReason(Pipeline):
             self._graph = g.compile()
         return self._graph
 
-    async def _extract(self, state: RTRState, config: RunnableConfig) -> RTRState:
-        run = run_context(config)
+    async def _extract(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
+        run = runtime.context
         quotes = await extract_quotes(
             self.llm,
             self.prompt("extractor"),
-            context=run["context"],
+            context=run.context,
             query=state["query"],
             max_tokens=self.quote_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
+            trace=run.trace,
         )
         return {"quotes": quotes}
 
-    async def _verify(self, state: RTRState, config: RunnableConfig) -> RTRState:
-        run = run_context(config)
+    async def _verify(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
+        run = runtime.context
         verifier = QuoteVerifier(
-            run["segments"], threshold=self.threshold, locate=run["locate"], repair=self.repair
+            run.segments, threshold=self.threshold, locate=run.locate, repair=self.repair
         )
         kept, dropped = [], []
         for quote in state["quotes"]:
@@ -169,8 +175,8 @@ class RetrieveThenReason(Pipeline):
         kept.sort(key=lambda e: e["start"])
         return {"evidence": kept, "dropped": dropped}
 
-    async def _reason(self, state: RTRState, config: RunnableConfig) -> RTRState:
-        run = run_context(config)
+    async def _reason(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
+        run = runtime.context
         answer = await reason_over_evidence(
             self.llm,
             self.prompt("reasoner"),
@@ -178,23 +184,23 @@ class RetrieveThenReason(Pipeline):
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
+            trace=run.trace,
         )
         return {"answer": answer}
 
-    async def _read(self, state: RTRState, config: RunnableConfig) -> RTRState:
+    async def _read(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
         # No verified quote, or the reasoner did not know: reasoning over nothing invites
         # invention, so the reader answers from the source text the extractor saw, as RAG does.
-        run = run_context(config)
-        best = sorted(run["passages"], key=lambda p: p.rank)[: self.reread]
+        run = runtime.context
+        best = sorted(run.passages, key=lambda p: p.rank)[: self.reread]
         answer = await answer_from_passages(
             self.llm,
             self.prompt("reader"),
-            context=run["context"],
+            context=run.context,
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
+            trace=run.trace,
             reread=[p.text for p in best],
         )
         return {"answer": answer}
@@ -208,9 +214,13 @@ class RetrieveThenReason(Pipeline):
         document: str | Document | Corpus | RAGIndex,
         query: str | None = None,
         *,
-        on_progress: Progress | None = None,
+        on_event: EventHandler | None = None,
     ) -> ReadingResult:
-        """Answer `query` about `document`, with ``result.evidence`` and ``result.dropped``."""
+        """Answer `query` about `document`, with ``result.evidence`` and ``result.dropped``.
+
+        `on_event` gets the indexing's `longweave.events.Progress` events ("cached", "index")
+        when the document does not fit the window.
+        """
         query = require_query(query, "RetrieveThenReason")
         started = time.monotonic()
         passages: list[Passage] = []
@@ -225,7 +235,7 @@ class RetrieveThenReason(Pipeline):
                     corpus,
                     embedder=self.embedder,
                     chunk_tokens=self.chunk_tokens,
-                    on_progress=on_progress,
+                    on_event=on_event,
                     index_cache=self.index_cache if self.index_cache is not None else False,
                 )
         if index is None:
@@ -245,17 +255,11 @@ class RetrieveThenReason(Pipeline):
                     f"{self.top_k} passages of {index.chunk_tokens} tokens do not fit the "
                     f"{self.window}-token window with {self.quote_tokens} for quotes; lower top_k."
                 )
-        run = {
-            "context": context,
-            "segments": segments,
-            "locate": locate,
-            "passages": passages,
-            "trace": Trace(),
-        }
-        state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        run = _Run(context, segments, locate, passages, Trace())
+        state = await self.graph.ainvoke({"query": query}, context=run)
         return ReadingResult(
-            trace=run["trace"],
-            usage=run["trace"].usage(),
+            trace=run.trace,
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="rtr",
