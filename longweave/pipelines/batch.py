@@ -44,7 +44,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from typing import Any
 from longweave._sync import run_sync
 from longweave.errors import InputError
 from longweave.eval import length_score
+from longweave.events import Event, EventHandler, Notice, StepDone, StepStarted
 from longweave.llm.usage import UsageStats
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.checkpoint import Checkpoint, CheckpointTarget, TextStore, open_checkpoint
@@ -60,7 +61,6 @@ from longweave.text import count_words
 
 BATCH_ID = "batch"
 LEASE_SECONDS = 60.0
-EventHandler = Callable[[dict], None]
 Inputs = str | Path | Iterable[dict]
 
 
@@ -211,7 +211,7 @@ class Worker:
         batch_id: the batch's id in the checkpoint.
         lease_seconds: how long a lease lasts without renewal (a dead worker on another host
             holds its items this long).
-        on_event: called with "item_start", "item_done" and "item_failed" events.
+        on_event: called with a `StepStarted` and a `StepDone` per item (see `run_many`).
     """
 
     def __init__(
@@ -234,9 +234,9 @@ class Worker:
         self.on_event = on_event
         self.held: set[str] = set()
 
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, event: Event) -> None:
         if self.on_event is not None:
-            self.on_event({"event": kind, **data})
+            self.on_event(event)
 
     def take(self, item: Item, *, retry_failed: bool = False) -> tuple[str, str]:
         """Lease `item`; ``("taken", me)`` or its status and holder (see `TextStore.lease`)."""
@@ -265,7 +265,7 @@ class Worker:
         An item that raises is recorded as failed with its reason; cancellation (Ctrl-C, a
         dying worker) gives the lease back and propagates.
         """
-        self.emit("item_start", id=item.id)
+        self.emit(StepStarted(item.position, item.id))
         started = time.monotonic()
         try:
             result = await self.pipeline.arun(**self.arguments(item))
@@ -281,7 +281,7 @@ class Worker:
         self.held.discard(item.id)
         if not kept:  # our lease ran out and another worker took the item: its record counts
             record = {**record, "superseded": True}
-        self.emit("item_failed" if record["error"] else "item_done", id=item.id, record=record, kept=kept)
+        self.emit(item_done(item, record, kept))
         return record
 
     def arguments(self, item: Item) -> dict:
@@ -340,6 +340,19 @@ def _asked_length(item: Item) -> bool:
         return True
     instruction = item.fields.get("instruction")
     return isinstance(instruction, str) and target_from_instruction(instruction) is not None
+
+
+def item_done(item: Item, record: dict, kept: bool = True) -> StepDone:
+    """The event that says `item` finished (``ok`` False when it failed) with `record`."""
+    return StepDone(
+        item.position,
+        item.id,
+        ok=not record["error"],
+        reason=record["error"] or "",
+        words=record.get("words") or 0,
+        seconds=record.get("seconds") or 0.0,
+        details={"record": record, "kept": kept},
+    )
 
 
 def _empty_record(item_id: str, seconds: float, error: str | None) -> dict:
@@ -475,8 +488,8 @@ async def arun_many(
     async with open_checkpoint(checkpoint) as cp:
         summary.checkpoint = str(cp)
         worker = Worker(pipeline, cp, batch_id=batch_id, lease_seconds=lease_seconds, on_event=on_event)
-        worker.emit("batch_start", **start_batch(cp.store, batch_id, type(pipeline).__name__, inputs, total,
-                                                 output, retry_failed))  # fmt: skip
+        counts = start_batch(cp.store, batch_id, type(pipeline).__name__, inputs, total, output, retry_failed)
+        worker.emit(Notice("batch_start", details=counts))
         finish = Collector(summary, output)
 
         slots = asyncio.Semaphore(concurrency)
@@ -524,7 +537,7 @@ async def arun_many(
             finish_summary(summary, cp.store, batch_id, output)
     summary.remaining = 0 if limit is None else max(0, _count(inputs) - total)
     summary.seconds = time.monotonic() - started
-    worker.emit("batch_done", summary=summary)
+    worker.emit(Notice("batch_done", details={"summary": summary}))
     return summary
 
 
@@ -561,8 +574,11 @@ def run_many(
         concurrency: items in flight at once (model calls are bounded by the model itself).
         limit: run only the first `limit` inputs.
         retry_failed: run items that failed in an earlier run again.
-        on_event: progress events: "batch_start" (total, to_run, done, failed), "item_start",
-            "item_done" / "item_failed" (with the record), "batch_done" (the `BatchResult`).
+        on_event: called with `longweave.events`: `Notice` "batch_start" (``details``: total,
+            to_run, done, failed), per item a `StepStarted` (index: its input line, title: its
+            id) and a `StepDone` (``ok`` False when it failed, ``reason`` the error; ``details``:
+            ``record``, ``kept``), then `Notice` "batch_done" (``details``: ``summary``, the
+            `BatchResult`).
         batch_id: the batch's id in the checkpoint (one checkpoint can hold several batches).
         lease_seconds: how long an item stays taken by a worker that stopped renewing it.
 
@@ -603,6 +619,7 @@ __all__ = [
     "BatchResult",
     "Collector",
     "finish_summary",
+    "item_done",
     "start_batch",
     "Item",
     "Worker",
