@@ -1,4 +1,5 @@
-"""What a report section is shown and cites: its passages, labelled by paragraph.
+"""What a report is made of: each section's passages, labelled by paragraph, its bibliography,
+and the `ReportResult` they add up to.
 
 A section's passages are retrieved twice, for its own title and point and for the request
 (leaving out passages earlier sections were given, so the request's evidence spreads over the
@@ -11,12 +12,61 @@ Deliberately not here: checking citations (``agents/citations.py``) and the inde
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from longweave.agents.citations import CorpusMap
+from longweave.agents.citations import Citation, CorpusMap
 from longweave.agents.planner import Section
+from longweave.pipelines.base import Result
 
 _CITATION = re.compile(r"\s?\[[^\[\]\n]*,[^\[\]\n]*\]")
+
+
+@dataclass
+class ReportResult(Result):
+    """What a report run produced.
+
+    Attributes:
+        text: the report in Markdown: a ``##`` heading per section, then ``## Sources``.
+        citations: every citation checked, in order (`Citation`: source, location, passage,
+            claim, verified, reason); those with ``verified`` are the ones in `text`.
+        plan: the sections as dicts (title, point, words); ``plan_source`` as AgentWrite's.
+        sections: each section's final text, without its heading.
+        dropped: sentences removed because no citation held (``{"section", "sentence", "reasons"}``).
+        bibliography: the sources cited, ``[{"source", "locations"}]``, in order of first citation.
+        sources: the corpus's file names; ``skipped``: files a folder walk could not read.
+        target_words / words: the length asked for and written (citations and bibliography
+            not counted; the writer's length control counts citations, so prose runs a little short).
+        passages: how many passages the corpus was indexed in.
+        run_id / resumed: as for AgentWrite.
+    """
+
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    plan: list[dict] = field(default_factory=list)
+    plan_source: str = ""
+    sections: list[str] = field(default_factory=list)
+    dropped: list[dict] = field(default_factory=list)
+    bibliography: list[dict] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    target_words: int = 0
+    words: int = 0
+    passages: int = 0
+    run_id: str = ""
+    resumed: bool = False
+
+    @property
+    def verified(self) -> list[Citation]:
+        """The citations that hold (those in the text)."""
+        return [c for c in self.citations if c.verified]
+
+    @property
+    def uncited_sections(self) -> list[int]:
+        """The sections (0-based) left without a citation that holds: they state nothing the
+        corpus was shown to support. A report where this is every section is not a success."""
+        held = {c.section for c in self.verified}
+        return [i for i in range(len(self.plan)) if i not in held]
 
 
 def select_passages(
@@ -77,6 +127,18 @@ def render_passages(passages: list[dict]) -> str:
     return "\n\n".join(f"[{p['source']}, {p['location']}] {' '.join(p['text'].split())}" for p in passages)
 
 
+def bibliography(citations: Iterable[dict]) -> list[dict]:
+    """The sources the verified `citations` (stored dicts) cite: ``[{"source", "locations"}]``,
+    in order of first citation, each source's locations in document order."""
+    entries: dict[str, list[str]] = {}
+    for c in citations:
+        if c["verified"]:
+            locations = entries.setdefault(c["source"], [])
+            if c["location"] not in locations:
+                locations.append(c["location"])
+    return [{"source": s, "locations": sorted(locs, key=location_key)} for s, locs in entries.items()]
+
+
 def strip_citations(text: str) -> str:
     """`text` without its ``[source, location]`` citations (what word counts count)."""
     return _CITATION.sub("", text)
@@ -86,4 +148,11 @@ def location_key(location: str) -> tuple:
     return tuple(int(n) for n in re.findall(r"\d+", location)) or (0,)
 
 
-__all__ = ["location_key", "render_passages", "select_passages", "strip_citations"]
+__all__ = [
+    "ReportResult",
+    "bibliography",
+    "location_key",
+    "render_passages",
+    "select_passages",
+    "strip_citations",
+]

@@ -73,12 +73,12 @@ from longweave.memory.index_cache import IndexCacheOption, open_index_cache
 from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
 from longweave.pipelines._planned_run import PlannedPipeline, PlannedRun, plan_record
 from longweave.pipelines._report_sources import (
-    location_key,
+    ReportResult,
+    bibliography,
     render_passages,
     select_passages,
     strip_citations,
 )
-from longweave.pipelines.base import Result
 from longweave.pipelines.checkpoint import TextStore
 from longweave.pipelines.rag import RAGIndex
 from longweave.prompts import PromptOverride
@@ -96,53 +96,6 @@ class ReportState(TypedDict, total=False):
     next: int
     words: int
     citations: int
-
-
-@dataclass
-class ReportResult(Result):
-    """What a report run produced.
-
-    Attributes:
-        text: the report in Markdown: a ``##`` heading per section, then ``## Sources``.
-        citations: every citation checked, in order (`Citation`: source, location, passage,
-            claim, verified, reason); those with ``verified`` are the ones in `text`.
-        plan: the sections as dicts (title, point, words); ``plan_source`` as AgentWrite's.
-        sections: each section's final text, without its heading.
-        dropped: sentences removed because no citation held (``{"section", "sentence", "reasons"}``).
-        bibliography: the sources cited, ``[{"source", "locations"}]``, in order of first citation.
-        sources: the corpus's file names; ``skipped``: files a folder walk could not read.
-        target_words / words: the length asked for and written (citations and bibliography
-            not counted; the writer's length control counts citations, so prose runs a little short).
-        passages: how many passages the corpus was indexed in.
-        run_id / resumed: as for AgentWrite.
-    """
-
-    text: str = ""
-    citations: list[Citation] = field(default_factory=list)
-    plan: list[dict] = field(default_factory=list)
-    plan_source: str = ""
-    sections: list[str] = field(default_factory=list)
-    dropped: list[dict] = field(default_factory=list)
-    bibliography: list[dict] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    target_words: int = 0
-    words: int = 0
-    passages: int = 0
-    run_id: str = ""
-    resumed: bool = False
-
-    @property
-    def verified(self) -> list[Citation]:
-        """The citations that hold (those in the text)."""
-        return [c for c in self.citations if c.verified]
-
-    @property
-    def uncited_sections(self) -> list[int]:
-        """The sections (0-based) left without a citation that holds: they state nothing the
-        corpus was shown to support. A report where this is every section is not a success."""
-        held = {c.section for c in self.verified}
-        return [i for i in range(len(self.plan)) if i not in held]
 
 
 @dataclass
@@ -347,14 +300,9 @@ class Report(PlannedPipeline):
     async def _bibliography_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
         run = runtime.context
         if run.store.get(run.run_id, "bibliography") is None:
-            entries: dict[str, list[str]] = {}
-            for i in range(len(run.load_plan())):
-                for c in run.json(f"citations/{i}") or []:
-                    if c["verified"]:
-                        locations = entries.setdefault(c["source"], [])
-                        if c["location"] not in locations:
-                            locations.append(c["location"])
-            bib = [{"source": s, "locations": sorted(locs, key=location_key)} for s, locs in entries.items()]
+            bib = bibliography(
+                c for i in range(len(run.load_plan())) for c in run.json(f"citations/{i}") or []
+            )
             run.put_json("bibliography", bib)
             run.emit(Notice("bibliography", details={"sources": len(bib)}))
         return {}
