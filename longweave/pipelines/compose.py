@@ -18,8 +18,8 @@ API (edges, ``Send`` fan-out, checkpointers, ``max_concurrency``), nothing else:
   LongMemBank) and retrieve passages from it.
 
 Why a pipeline runs as a node rather than being added as a raw subgraph: each pipeline keeps
-its run's bulk outside the graph state (ChainOfAgents' chunks and trace in the run config,
-AgentWrite's text in the `TextStore` of its checkpoint, passed as LangGraph runtime context),
+its run's bulk outside the graph state (ChainOfAgents' chunks and trace in its LangGraph
+runtime context, AgentWrite's text in the `TextStore` of its checkpoint),
 so that checkpoints stay small. `as_node` sets those up exactly as ``pipeline.arun`` does, and
 runs the pipeline in a context of its own: the pipeline's graph does not inherit the user's
 graph config, callbacks or checkpointer, and its checkpoints live where the pipeline keeps them.
