@@ -97,7 +97,7 @@ def ask(folder: Path, question: str, embedder, cache: IndexCache) -> dict:
     read = time.monotonic() - started
     rag = RAG(rule_reader(), embedder=embedder, index_cache=cache)
     progress = {}
-    result = rag.run(corpus, question, on_progress=lambda stage, done, total: progress.update({stage: done}))
+    result = rag.run(corpus, question, on_event=lambda e: progress.update({e.stage: e.done}))
     cached = progress.get("cached", 0)
     return {
         "read": read,

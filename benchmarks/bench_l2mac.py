@@ -180,11 +180,11 @@ def bench_model(spec: str, names: list[str], native: bool | None, keep: str | No
         task, check = TASKS[name]
         steps: list[dict] = []
 
-        def on_event(kind, data, steps=steps):
-            if kind == "step_start":
-                steps.append({"instruction": data["instruction"]})
-            elif kind == "step_done":
-                steps[-1].update(data)
+        def on_event(event, steps=steps):
+            if event.kind == "step_start":
+                steps.append({"instruction": event.instruction})
+            elif event.kind == "step_done":
+                steps[-1].update(index=event.index, ok=event.ok, reason=event.reason, **event.details)
 
         with tempfile.TemporaryDirectory() as workdir:
             pipe = L2MAC(llm, workdir=workdir, native_tools=native, **REAL_BOUNDS)

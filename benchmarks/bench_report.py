@@ -63,10 +63,10 @@ def cost(sizes: list[int], words: int, embedder: str) -> list[dict]:
         events: dict[str, float] = {}
         started = time.monotonic()
 
-        def on_event(e: dict, events=events) -> None:
-            if e["event"] == "index":
-                events["index_s"] = e["seconds"]
-                events["passages"] = e["passages"]
+        def on_event(e, events=events) -> None:
+            if e.kind == "indexed":
+                events["index_s"] = e.details["seconds"]
+                events["passages"] = e.details["passages"]
 
         result = Report(rule_reporter(), embedder=embedder).run(
             task.corpus, ASK.format(n=words), on_event=on_event

@@ -5,7 +5,7 @@ The public API is the list below; tests/test_public_api.py pins it, so changes a
 
 import logging
 
-from longweave import errors
+from longweave import errors, events
 from longweave.eval import (
     check_constraints,
     exact_match,
@@ -76,6 +76,7 @@ __all__ = [
     "chunk",
     "count_words",
     "errors",
+    "events",
     "exact_match",
     "f1_score",
     "generate_task",

@@ -42,6 +42,7 @@ def test_public_api_is_pinned():
             "chunk",
             "count_words",
             "errors",
+            "events",
             "get_tokenizer",
             "iter_chunks",
             "length_score",

@@ -11,7 +11,8 @@ rewritten as each section finishes, or to stdout at the end. A user's mistake pr
 and exits with status 2.
 
 Other long-form methods plug in through `build_pipeline` (see `METHODS`): a pipeline there
-needs ``arun(instruction, target_words=None, plan=None, *, on_event=None)`` returning a result
+needs ``arun(instruction, target_words=None, plan=None, *, on_event=None)`` (``on_event`` gets
+`longweave.events`: `PlanReady`, `Resumed`, `StepStarted`, `StepDone`) returning a result
 with ``text``, ``words``, ``plan``, ``plan_source``, ``target_words``, ``usage`` (like
 `WriteResult`), and ``aplan(instruction, target_words)`` for ``--dry-run``.
 
@@ -40,6 +41,7 @@ from longweave.agents.plan_parser import read_plan_text, user_plan
 from longweave.cli._common import console, run_app
 from longweave.errors import ConfigError, InputError
 from longweave.eval import length_score
+from longweave.events import Event, PlanReady, Resumed, StepDone, StepStarted
 from longweave.llm import LLM
 from longweave.pipelines.base import Pipeline
 
@@ -153,18 +155,17 @@ class _Display:
         self.words = 0
         self.planned = False
 
-    def __call__(self, event: dict) -> None:
-        kind = event["event"]
-        if kind == "plan":
-            self.plan(event["sections"], event["source"])
-        elif kind == "resume":
-            self.words = event["words_done"]
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, PlanReady):
+            self.plan(event.sections, event.source)
+        elif isinstance(event, Resumed):
+            self.words = event.words_done
             if self.progress is not None:
                 self.progress.update(self.task, completed=self.words)
-            self.line(f"resuming: {event['sections_done']} section(s), {self.words} words already written")
-        elif kind == "section_start":
+            self.line(f"resuming: {event.sections_done} section(s), {self.words} words already written")
+        elif isinstance(event, StepStarted):
             self.section_start(event)
-        elif kind == "section_done":
+        elif isinstance(event, StepDone):
             self.section_done(event)
 
     def line(self, text: str) -> None:
@@ -196,23 +197,23 @@ class _Display:
             print(f"plan ({source}): {len(sections)} sections, {total} words", file=sys.stderr)
             print(render_plan([Section(**s) for s in sections]), file=sys.stderr, flush=True)
 
-    def section_start(self, event: dict) -> None:
-        what = f"section {event['index'] + 1}: {event['title'][:40]}"
+    def section_start(self, event: StepStarted) -> None:
+        what = f"section {event.index + 1}: {event.title[:40]}"
         if self.progress is not None:
             self.progress.update(self.task, description=what)
         else:
-            print(f"writing {what} ({event['words']} words)", file=sys.stderr, flush=True)
+            print(f"writing {what} ({event.words} words)", file=sys.stderr, flush=True)
 
-    def section_done(self, event: dict) -> None:
-        self.tokens += event["completion_tokens"]
-        self.token_seconds += event["seconds"]
+    def section_done(self, event: StepDone) -> None:
+        self.tokens += event.completion_tokens
+        self.token_seconds += event.seconds
         rate = self.tokens / self.token_seconds if self.token_seconds else 0.0
-        write_output(self.output, event["text"])
+        write_output(self.output, event.text)
         done = (
-            f"section {event['index'] + 1} done: {event['words']} words (budget {event['budget']}), "
-            f"{event['calls']} call(s), {rate:.1f} tokens/s, {event['seconds']:.1f} s"
+            f"section {event.index + 1} done: {event.words} words (budget {event.budget}), "
+            f"{event.calls} call(s), {rate:.1f} tokens/s, {event.seconds:.1f} s"
         )
-        self.words += event["words"]
+        self.words += event.words
         if self.progress is not None:
             self.progress.update(self.task, completed=self.words, rate=f"{rate:.1f} tok/s")
             self.line(done)

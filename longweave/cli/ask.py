@@ -24,6 +24,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from longweave.cli._common import console, fail
+from longweave.events import Event
+from longweave.events import Progress as ProgressEvent
 
 METHODS = ("coa", "rag", "rtr", "full")
 _STREAM_BYTES = 256 * 1024 * 1024
@@ -65,9 +67,10 @@ class _Reporter:
         else:
             print(f"longweave: {message}", file=sys.stderr, flush=True)
 
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        if not self.enabled:
+    def __call__(self, event: Event) -> None:
+        if not self.enabled or not isinstance(event, ProgressEvent):
             return
+        stage, done, total = event.stage, event.done, event.total
         label = {
             "worker": "reading chunks",
             "index": "embedding passages",
@@ -200,7 +203,7 @@ def register(app: typer.Typer) -> None:
             options = {"top_k": top_k, "chunk_tokens": chunk_tokens, "index_cache": index_cache}
             pipeline = _pipeline(method, llm, embedder=embedder, **options)
             try:
-                result = pipeline.run(document, question, on_progress=reporter)
+                result = pipeline.run(document, question, on_event=reporter)
             finally:
                 if hasattr(document, "close"):
                     document.close()
@@ -229,7 +232,7 @@ def register(app: typer.Typer) -> None:
             reporter.log(f"loading model {model}")
             pipeline = ChainOfAgents(load_llm(model), chunk_tokens=chunk_tokens, cu_tokens=cu_tokens)
             try:
-                result = pipeline.run(document, None, on_progress=reporter)
+                result = pipeline.run(document, None, on_event=reporter)
             finally:
                 if hasattr(document, "close"):
                     document.close()

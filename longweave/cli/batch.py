@@ -35,6 +35,7 @@ from rich.table import Table
 
 from longweave.cli._common import console, fail
 from longweave.errors import ConfigError, InputError
+from longweave.events import Event, Notice, StepDone
 from longweave.pipelines.base import Pipeline
 
 METHODS = ("agentwrite", "cogwriter", "report", "ask")
@@ -105,12 +106,11 @@ class _Display:
         self.count = 0
         self.total = 0
 
-    def __call__(self, event: dict) -> None:
-        kind = event["event"]
-        if kind == "batch_start":
-            self.start(event)
-        elif kind in ("item_done", "item_failed"):
-            self.item(event["record"], failed=kind == "item_failed")
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Notice) and event.kind == "batch_start":
+            self.start(event.details)
+        elif isinstance(event, StepDone):
+            self.item(event.details["record"], failed=not event.ok)
 
     def start(self, event: dict) -> None:
         self.total = event["to_run"]

@@ -22,6 +22,7 @@ from rich.table import Table
 from longweave.agents.prompt_program import check_registry, headline, parse_registry
 from longweave.cli._common import console, fail
 from longweave.errors import InputError
+from longweave.events import Event, Notice, PlanReady, StepDone, StepStarted
 from longweave.llm import load_llm
 from longweave.pipelines.l2mac import L2MAC, L2MACResult
 
@@ -100,34 +101,36 @@ def _run_with_progress(pipeline: L2MAC, task: str, registry: list[str] | None, r
     )  # fmt: skip
     bar = None
 
-    def on_event(kind: str, data: dict) -> None:
+    def on_event(event: Event) -> None:
         nonlocal bar
-        if kind == "registry":
+        if isinstance(event, PlanReady):
             if registry is None:
-                show_registry(data["registry"], data.get("dropped", []))
-            bar = progress.add_task("instructions", total=len(data["registry"]))
-        elif kind == "step_start":
-            text = f"[{data['index'] + 1}] {headline(data['instruction'])[:60]}"
+                show_registry([s["instruction"] for s in event.sections], event.dropped)
+            bar = progress.add_task("instructions", total=len(event.sections))
+        elif isinstance(event, StepStarted):
+            text = f"[{event.index + 1}] {event.title[:60]}"
             if live and bar is not None:
                 progress.update(bar, description=text)
             else:
                 console.print(f"step {text}", highlight=False, soft_wrap=True)
-        elif kind == "step_done":
+        elif isinstance(event, StepDone):
             if bar is not None:
-                progress.update(bar, completed=data["index"] + 1)
+                progress.update(bar, completed=event.index + 1)
             if not live:
-                changed = ", ".join(data.get("changed", [])) or "none"
-                status = "ok" if data["ok"] else f"FAILED ({data.get('reason') or 'checks failed'})"
-                line = f"done {data['index'] + 1}: {status}, files changed: {changed}"
+                changed = ", ".join(event.details.get("changed", [])) or "none"
+                status = "ok" if event.ok else f"FAILED ({event.reason or 'checks failed'})"
+                line = f"done {event.index + 1}: {status}, files changed: {changed}"
                 console.print(line, highlight=False, soft_wrap=True)
-        elif kind == "repair":
+        elif isinstance(event, Notice) and event.kind == "repair":
             if bar is not None:
-                progress.update(bar, total=data["index"] + 1)
+                progress.update(bar, total=event.index + 1)
             if not live:
-                console.print(f"added {data['index'] + 1}: {headline(data['instruction'])}", highlight=False,
-                              soft_wrap=True)  # fmt: skip
-        elif kind in ("restart", "check_failed", "no_effect") and not live:
-            console.print(f"{kind} at instruction {data['index'] + 1}")
+                console.print(f"added {event.index + 1}: {headline(event.details['instruction'])}",
+                              highlight=False, soft_wrap=True)  # fmt: skip
+        elif (
+            isinstance(event, Notice) and event.kind in ("restart", "check_failed", "no_effect") and not live
+        ):
+            console.print(f"{event.kind} at instruction {event.index + 1}")
 
     with progress:
         return pipeline.run(task, registry=registry, resume=resume, on_event=on_event)

@@ -26,24 +26,25 @@ from longweave._sync import run_sync
 from longweave.cli._common import console, fail, run_app
 from longweave.cli.agentwrite import _Display, _print_plan, deliver, read_instruction
 from longweave.errors import InputError
+from longweave.events import Event, Notice, StepDone
 
 
 class _ReportDisplay(_Display):
     """AgentWrite's display, plus the index and each section's citation counts."""
 
-    def __call__(self, event: dict) -> None:
-        kind = event["event"]
-        if kind == "index":
-            skipped = f", {event['skipped']} file(s) skipped" if event["skipped"] else ""
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Notice) and event.kind == "indexed":
+            d = event.details
+            skipped = f", {d['skipped']} file(s) skipped" if d["skipped"] else ""
             self.line(
-                f"indexed {event['files']} file(s) in {event['passages']} passages "
-                f"({event['seconds']:.1f} s{skipped})"
+                f"indexed {d['files']} file(s) in {d['passages']} passages ({d['seconds']:.1f} s{skipped})"
             )
-        elif kind == "section_done":
+        elif isinstance(event, StepDone):
             super().__call__(event)
+            d = event.details
             self.line(
-                f"  citations: {event['citations']} held, {event['failed']} failed "
-                f"({event['revised']} sentence(s) revised, {event['dropped']} dropped)"
+                f"  citations: {d['citations']} held, {d['failed']} failed "
+                f"({d['revised']} sentence(s) revised, {d['dropped']} dropped)"
             )
         else:
             super().__call__(event)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +25,7 @@ from typing import TypeVar
 import numpy as np
 
 from longweave.errors import ConfigError, InputError
+from longweave.events import EventHandler, Progress
 from longweave.memory.embedders import Embedder, HashingEmbedder, load_embedder
 from longweave.memory.index_cache import CachedFile, IndexCacheOption, open_index_cache, passage_settings
 from longweave.memory.vector_index import VectorIndex
@@ -134,7 +135,7 @@ class RAGIndex:
         embedder: str | Embedder = "minilm",
         chunk_tokens: int = 256,
         tokenizer: Tokenizer | None = None,
-        on_progress: Callable[[str, int, int | None], None] | None = None,
+        on_event: EventHandler | None = None,
         index_cache: IndexCacheOption = True,
     ) -> RAGIndex:
         """Chunk `document` into passages of at most `chunk_tokens` tokens and embed them.
@@ -148,9 +149,9 @@ class RAGIndex:
             embedder: an `Embedder` or a spec for `load_embedder`.
             chunk_tokens: passage size.
             tokenizer: counts tokens for chunking; default cl100k_base.
-            on_progress: called as ``("cached", passages from the cache, passages in all)`` once
-                when the cache held any, then ``("index", passages done, passages in all)`` as
-                the rest are embedded.
+            on_event: called with `longweave.events.Progress` events: stage "cached" (passages
+                from the cache, of all) once when the cache held any, then "index" (passages
+                done, of all) as the rest are embedded.
             index_cache: True for the default cache folder, a folder, an `IndexCache`, or False.
 
         Raises:
@@ -170,16 +171,16 @@ class RAGIndex:
         done = sum(len(f.spans) for f in files if f is not None)
         total = done + sum(len(s) for s in missing.values())
         log.info("index: %d passages from %d file(s), %d from the cache", total, len(texts), done)
-        if on_progress and done:
-            on_progress("cached", done, total)
+        if on_event and done:
+            on_event(Progress("cached", done, total))
         for finished, embedded in _embed(emb, texts, missing):
             for i, entry in finished.items():
                 files[i] = entry
             if cache is not None and finished:
                 cache.store([texts[i] for i in finished], settings, list(finished.values()))
             done += embedded
-            if on_progress:
-                on_progress("index", done, total)
+            if on_event:
+                on_event(Progress("index", done, total))
         passages, index = [], None
         for src, text, entry in zip(sources, texts, files, strict=True):
             if entry is None:  # a file of blanks only: no passages

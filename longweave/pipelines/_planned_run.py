@@ -1,64 +1,113 @@
-"""What a plan-then-write run's graph nodes share: the plan and sections in a `TextStore`.
+"""The resumable plan-then-write run that AgentWrite, CogWriter and Report share.
 
-AgentWrite and Report keep their text out of the graph state (so checkpoints stay small): the
-plan is stored under ``"plan"`` and section i under ``"section/{i}"``, keyed by the run id. A
-run's context object (passed as LangGraph runtime context) mixes `PlannedRun` in to read them
-back, send progress events and assemble the Markdown text.
+`PlannedPipeline` is their base: a template `_execute` (open the checkpoint, claim the run,
+compile the graph with the checkpointer, say what a resumed run has done, run the graph with
+sync durability, re-raise `SectionFailed` with how to resume), the plan node and the writing
+of one section, with a few hooks a pipeline fills in. Their text stays out of the graph state
+(so checkpoints stay small): the plan is stored under ``"plan"`` and section i under
+``"section/{i}"`` in the checkpoint's `TextStore`, keyed by the run id. A run's context
+object, passed as LangGraph runtime context (``context_schema``), holds what one run's nodes
+share; `RunContext` and `PlannedRun` are mixed into it to read the store back, send events
+and assemble the Markdown text. Nothing of a run is kept on the pipeline.
 
-Deliberately not here: what each pipeline stores besides plan and sections.
+Deliberately not here: what each pipeline stores besides plan and sections, and its graph.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
 
 from longweave.agents.plan import Section
-from longweave.errors import CheckpointError
-from longweave.pipelines.base import event_fields
-from longweave.pipelines.checkpoint import TextStore
+from longweave.agents.planner import PlanOutcome
+from longweave.agents.writer import SectionFailed, Writer
+from longweave.errors import CheckpointError, InputError
+from longweave.events import EventHandler, PlanReady, Resumed, StepFailed, StepStarted
+from longweave.llm import Trace
+from longweave.pipelines.base import Pipeline, Result, event_fields
+from longweave.pipelines.checkpoint import TextStore, open_checkpoint
 from longweave.text import count_words
 
 log = logging.getLogger(__name__)
 
 
-class PlannedRun:
-    """Mixin for a run context with ``run_id``, ``store``, ``on_event``, ``plan``, ``plan_source``.
+class RunContext:
+    """Mixin for a run context with ``run_id``, ``store``, ``trace`` and ``on_event``."""
+
+    run_id: str
+    store: TextStore
+    trace: Trace
+    on_event: EventHandler | None
+
+    def emit(self, event) -> None:
+        """Send a progress event to the caller's handler, if any (and log it at info)."""
+        log.info("%s %s: %s", self.run_id, event.kind, event_fields(event))
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def json(self, key: str) -> Any:
+        """The JSON record stored under `key`, or None."""
+        return json.loads(self.store.get(self.run_id, key) or "null")
+
+    def put_json(self, key: str, value: object) -> None:
+        self.store.put(self.run_id, key, json.dumps(value, ensure_ascii=False))
+
+    def has_plan(self) -> bool:
+        return self.store.get(self.run_id, "plan") is not None
+
+    def missing_plan(self) -> CheckpointError:
+        return CheckpointError(
+            f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent: delete it, "
+            "or use another checkpoint path, to start over."
+        )
+
+    # what a run context gives `PlannedPipeline`
+    def plan_event(self) -> PlanReady:
+        """The stored plan, as the event that announces it."""
+        raise NotImplementedError
+
+    def progress(self) -> tuple[int, int]:
+        """Sections done and words written so far (what a resumed run says it has)."""
+        raise NotImplementedError
+
+
+class PlannedRun(RunContext):
+    """Mixin for the context of a run whose plan is a list of `Section`s (``plan``, ``plan_source``).
 
     A plan stored with ``"single": true`` is one piece written in one call; one stored with
     ``"headings": false`` is a short piece planned as paragraphs. Both are assembled without
     section headings (an email or a toast has none).
     """
 
-    run_id: str
-    store: TextStore
-    on_event: Callable[[dict], None] | None
     plan: list[Section]
     plan_source: str
     single: bool = False
     headings: bool = True
 
-    def emit(self, kind: str, **data: object) -> None:
-        """Send a progress event to the caller's handler, if any."""
-        log.info("%s %s: %s", self.run_id, kind, event_fields(data))
-        if self.on_event is not None:
-            self.on_event({"event": kind, **data})
-
     def load_plan(self) -> list[Section]:
         """The stored plan (read once, then cached)."""
         if not self.plan:
-            stored = json.loads(self.store.get(self.run_id, "plan") or "null")
+            stored = self.json("plan")
             if stored is None:
-                raise CheckpointError(
-                    f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent: delete it, "
-                    "or use another checkpoint path, to start over."
-                )
+                raise self.missing_plan()
             self.plan = [Section(**s) for s in stored["sections"]]
             self.plan_source = stored["source"]
             self.single = bool(stored.get("single"))
             self.headings = bool(stored.get("headings", True)) and not self.single
         return self.plan
+
+    def plan_event(self) -> PlanReady:
+        return PlanReady([s.to_dict() for s in self.load_plan()], self.plan_source)
+
+    def progress(self) -> tuple[int, int]:
+        return len(self.written()), self.words_written()
 
     def section(self, i: int) -> str | None:
         """Section i's stored text, or None when it is not written yet."""
@@ -97,3 +146,115 @@ class PlannedRun:
         if not self.headings:
             return "\n\n".join(texts)
         return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))
+
+
+def plan_record(outcome: PlanOutcome) -> dict:
+    """A planner's outcome as the record stored under "plan"."""
+    return {
+        "source": outcome.source,
+        "target_words": outcome.target_words,
+        "sections": [s.to_dict() for s in outcome.sections],
+        "problems": outcome.problems,
+    }
+
+
+class PlannedPipeline(Pipeline):
+    """Base of the resumable plan-then-write pipelines: a template run with small hooks.
+
+    A subclass builds ``self._builder`` (its `StateGraph`, with its run context as
+    ``context_schema`` and `_plan_node` as the node "plan"), sets ``self.checkpoint``, and gives:
+
+    - ``method`` (stored with the run), ``claim_what`` (named when a checkpoint holds another
+      run), ``start`` (the graph's input for a new run), ``empty_instruction`` (the message
+      for an empty instruction);
+    - `_make_plan` (the plan record to store), `_resume_hint` and `_result`;
+    - its ``arun``, which checks the inputs and calls `_execute` with a factory of the run context.
+    """
+
+    method: ClassVar[str]
+    claim_what: ClassVar[str] = "writing run"
+    start: ClassVar[dict] = {"next": 0}
+    empty_instruction: ClassVar[str] = "the instruction is empty; say what to write."
+    checkpoint: str | Path | None
+    _builder: StateGraph
+
+    @property
+    def graph(self):
+        """The compiled graph (without a checkpointer; `arun` compiles one with it)."""
+        return self._builder.compile()
+
+    def _check_instruction(self, instruction: object) -> str:
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise InputError(self.empty_instruction)
+        return instruction.strip()
+
+    def _run_config(self, run_id: str) -> dict:
+        return {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+
+    async def _execute(self, run_id: str, meta: dict, new_run: Callable[[TextStore], RunContext]) -> Result:
+        """Run (or resume, or read back) run `run_id` defined by `meta`; see the class."""
+        started = time.monotonic()
+        async with open_checkpoint(self.checkpoint) as cp:
+            cp.store.claim(run_id, {"method": self.method, **meta}, what=self.claim_what)
+            graph = self._builder.compile(checkpointer=cp.saver)
+            config = self._run_config(run_id)
+            run = new_run(cp.store)
+            snapshot = await graph.aget_state(config)
+            resumed = bool(snapshot.values)
+            if not resumed or snapshot.next:  # else finished before: the result is read back
+                if resumed and run.has_plan():  # planned before: show that plan again
+                    run.emit(run.plan_event())
+                    run.emit(Resumed(*run.progress()))
+                try:
+                    start = None if resumed else dict(self.start)
+                    await graph.ainvoke(start, config, context=run, durability="sync")
+                except SectionFailed as exc:
+                    raise SectionFailed(f"{exc}; {self._resume_hint()}") from exc
+            return self._result(run, resumed, started)
+
+    async def _plan_node(self, state: dict, runtime: Runtime[Any]) -> dict:
+        run = runtime.context
+        if not run.has_plan():  # not planned yet (or killed before the step saved)
+            run.put_json("plan", await self._make_plan(run))
+        event = run.plan_event()
+        run.emit(event)
+        return {"total": len(event.sections), **self.start}
+
+    async def _write_section(self, run: PlannedRun, i: int, writer: Writer, variables: dict, key: str,
+                             **options: Any) -> dict:  # fmt: skip
+        """Write section i with `writer`, store it under `key`; returns what it cost (budget,
+        calls, completion_tokens, seconds). Sends `StepStarted`, and `StepFailed` when it fails."""
+        plan = run.load_plan()
+        section, budget = plan[i], run.budget(i)
+        run.emit(StepStarted(i, section.title, words=budget))
+        started, calls_before = time.monotonic(), len(run.trace)
+        options.setdefault("label", f"section {i + 1} of {len(plan)} ({section.title!r})")
+        try:
+            written = await writer.write(variables, budget, trace=run.trace, **options)
+        except SectionFailed as exc:
+            run.emit(StepFailed(i, section.title, str(exc)))
+            raise
+        run.store.put(run.run_id, key, written.text)
+        return {
+            "budget": budget,
+            "calls": written.calls,
+            "completion_tokens": sum(r.completion_tokens for r in run.trace.calls[calls_before:]),
+            "seconds": time.monotonic() - started,
+        }
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    async def _make_plan(self, run: Any) -> dict:
+        """The plan record to store under "plan" (``source``, ``target_words``, ``sections``...)."""
+        raise NotImplementedError
+
+    def _resume_hint(self) -> str:
+        """What a user whose section failed can do (appended to the `SectionFailed` message)."""
+        raise NotImplementedError
+
+    def _result(self, run: Any, resumed: bool, started: float) -> Result:
+        """The result, read back from the store while the checkpoint is open."""
+        raise NotImplementedError
+
+
+__all__ = ["PlannedPipeline", "PlannedRun", "RunContext", "plan_record"]

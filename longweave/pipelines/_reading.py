@@ -1,28 +1,21 @@
-"""What the reading pipelines share: their result, and how per-run data reaches graph nodes.
+"""What the reading pipelines share: their result, passages, and chunks fed by index.
 
 The graphs are compiled once per pipeline; everything that belongs to one run (the chunks,
-the index, the trace, a progress callback) travels in the run config under `RUN_KEY`, so the
-graph state holds only ids, counters and short strings, never the document.
+the index, the trace, the event handler) travels as LangGraph runtime context (each graph's
+``context_schema``, read by nodes as ``runtime.context``), so the graph state holds only ids,
+counters and short strings, never the document, and nothing of a run is kept on the pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-from langchain_core.runnables import RunnableConfig
 
 from longweave.agents.extractor import DroppedQuote, Evidence
 from longweave.errors import InputError
 from longweave.memory.passage_index import Passage
 from longweave.pipelines.base import Result
 from longweave.text.chunking import Chunk
-
-RUN_KEY = "longweave_run"
-
-# Progress callback: (stage, done, total or None).
-Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass
@@ -48,11 +41,6 @@ class ReadingResult(Result):
     evidence: list[Evidence] = field(default_factory=list)
     dropped: list[DroppedQuote] = field(default_factory=list)
     document_tokens: int = 0
-
-
-def run_context(config: RunnableConfig) -> Any:
-    """The per-run object a pipeline put in the config."""
-    return config["configurable"][RUN_KEY]
 
 
 class ChunkFeed:
@@ -111,4 +99,4 @@ def require_query(query: str | None, method: str) -> str:
     return query.strip()
 
 
-__all__ = ["ChunkFeed", "Progress", "ReadingResult", "require_query", "run_context"]
+__all__ = ["ChunkFeed", "ReadingResult", "require_query"]

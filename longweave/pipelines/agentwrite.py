@@ -42,9 +42,7 @@ Deliberately not here: parallel section writing (CogWriter does it) and quality 
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypedDict
@@ -62,19 +60,18 @@ from longweave.agents.plan import (
 from longweave.agents.plan_parser import user_plan
 from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.summarizer import Summarizer
-from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
-from longweave.errors import ConfigError, InputError
+from longweave.agents.writer import LengthPolicy, Writer, text_tail
+from longweave.errors import ConfigError
+from longweave.events import EventHandler, StepDone
 from longweave.llm import LLM, Trace
-from longweave.pipelines._planned_run import PlannedRun
-from longweave.pipelines.base import Pipeline, Result
-from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines._planned_run import PlannedPipeline, PlannedRun, plan_record
+from longweave.pipelines.base import Result
+from longweave.pipelines.checkpoint import TextStore
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
 SINGLE_CALL_WORDS = 300
-Event = dict
-EventHandler = Callable[[Event], None]
 
 
 class WriteState(TypedDict, total=False):
@@ -124,7 +121,7 @@ class _Run(PlannedRun):
     plan_source: str = ""
 
 
-class AgentWrite(Pipeline):
+class AgentWrite(PlannedPipeline):
     """Plan-then-write long-form generation (LongWriter's AgentWrite) with bounded context.
 
     As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
@@ -237,6 +234,12 @@ class AgentWrite(Pipeline):
 
     # -- the graph -----------------------------------------------------------------------
 
+    method = "agentwrite"
+    start = {"next": 0, "words": 0}
+    empty_instruction = (
+        "the writing instruction is empty; say what to write, e.g. 'Write a 2000-word story ...'."
+    )
+
     def _build(self) -> StateGraph:
         builder = StateGraph(WriteState, context_schema=_Run)
         builder.add_node("plan", self._plan_node)
@@ -246,30 +249,16 @@ class AgentWrite(Pipeline):
         builder.add_conditional_edges("write", _more, ["write", END])
         return builder
 
-    @property
-    def graph(self):
-        """The compiled graph (without a checkpointer; `arun` compiles one with it)."""
-        return self._builder.compile()
-
-    async def _plan_node(self, state: WriteState, runtime: Runtime[_Run]) -> WriteState:
-        run = runtime.context
-        if run.store.get(run.run_id, "plan") is None:  # not planned yet (or killed before the step saved)
-            if run.user_plan is not None:
-                outcome = PlanOutcome(run.user_plan, "user", sum(s.words for s in run.user_plan), [])
-            else:
-                outcome = await self._outline(run.instruction, run.target_words, run.trace)
-            record = {
-                "source": outcome.source,
-                "target_words": outcome.target_words,
-                "sections": [s.to_dict() for s in outcome.sections],
-                "problems": outcome.problems,
-                "single": outcome.source == "single",
-                "headings": outcome.target_words > self.max_section_words,
-            }
-            run.store.put(run.run_id, "plan", json.dumps(record, ensure_ascii=False))
-        plan = run.load_plan()
-        run.emit("plan", sections=[s.to_dict() for s in plan], source=run.plan_source)
-        return {"total": len(plan), "next": 0, "words": 0}
+    async def _make_plan(self, run: _Run) -> dict:
+        if run.user_plan is not None:
+            outcome = PlanOutcome(run.user_plan, "user", sum(s.words for s in run.user_plan), [])
+        else:
+            outcome = await self._outline(run.instruction, run.target_words, run.trace)
+        return {
+            **plan_record(outcome),
+            "single": outcome.source == "single",
+            "headings": outcome.target_words > self.max_section_words,
+        }
 
     async def _write_node(self, state: WriteState, runtime: Runtime[_Run]) -> WriteState:
         run = runtime.context
@@ -277,35 +266,16 @@ class AgentWrite(Pipeline):
         section = plan[i]
         text = run.section(i)
         if text is None:  # idempotent: a section stored before a kill is not written again
-            budget = run.budget(i)
-            run.emit("section_start", index=i, title=section.title, words=budget)
-            started, calls_before = time.monotonic(), len(run.trace)
             if run.single:
-                written = await self.single_writer.write(
-                    self._variables(run, i), budget, label="the piece", trace=run.trace, headings=True
-                )
+                options = {"label": "the piece", "headings": True}
             else:
-                written = await self.writer.write(
-                    self._variables(run, i),
-                    budget,
-                    label=f"section {i + 1} of {len(plan)} ({section.title!r})",
-                    trace=run.trace,
-                    seen=run.assemble(upto=i),
-                )
-            run.store.put(run.run_id, f"section/{i}", written.text)
-            calls = run.trace.calls[calls_before:]
-            run.emit(
-                "section_done",
-                index=i,
-                title=section.title,
-                words=run.words_written(upto=i + 1) - run.words_written(upto=i),  # as the total counts
-                budget=budget,
-                calls=written.calls,
-                completion_tokens=sum(r.completion_tokens for r in calls),
-                seconds=time.monotonic() - started,
-                text=run.assemble(),
-            )
-            text = written.text
+                options = {"seen": run.assemble(upto=i)}
+            writer = self.single_writer if run.single else self.writer
+            variables = self._variables(run, i)
+            cost = await self._write_section(run, i, writer, variables, f"section/{i}", **options)
+            words = run.words_written(upto=i + 1) - run.words_written(upto=i)  # as the total counts
+            run.emit(StepDone(i, section.title, words=words, text=run.assemble(), **cost))
+            text = run.section(i) or ""
         if (
             self.context == "bounded"
             and i < len(plan) - 1
@@ -314,8 +284,7 @@ class AgentWrite(Pipeline):
             previous = run.store.get(run.run_id, f"summary/{i - 1}", "") if i else ""
             summary = await self.summarizer.update(previous, section.title, text, trace=run.trace)
             run.store.put(run.run_id, f"summary/{i}", summary)
-        words = run.words_written()
-        return {"next": i + 1, "words": words}
+        return {"next": i + 1, "words": run.words_written()}
 
     # -- what a step sees ----------------------------------------------------------------
 
@@ -374,7 +343,7 @@ class AgentWrite(Pipeline):
 
     async def aplan(self, instruction: str, target_words: int | None = None) -> PlanOutcome:
         """Only the plan (what ``agentwrite --dry-run`` shows); nothing is written or stored."""
-        instruction = _check_instruction(instruction)
+        instruction = self._check_instruction(instruction)
         return await self._outline(instruction, target_words)
 
     async def _outline(
@@ -406,64 +375,46 @@ class AgentWrite(Pipeline):
             plan: the user's own outline (dicts with "title" and "words", optionally "point");
                 skips planning.
             run_id: the run's id in the checkpoint (one checkpoint file can hold several runs).
-            on_event: called with progress events: "plan", "resume", "section_start",
-                "section_done" (with the text so far, for writing it out as it grows).
+            on_event: called with each `longweave.events` event: `PlanReady`, `Resumed`,
+                `StepStarted`, `StepDone` (a section, with the text so far, for writing it out as
+                it grows), `StepFailed`.
 
         Raises:
             InputError: empty instruction, bad target or plan, or a checkpoint that holds a
                 different run under `run_id`.
             SectionFailed: a section could not be written; run again to resume.
         """
-        instruction = _check_instruction(instruction)
+        instruction = self._check_instruction(instruction)
         if target_words is not None:
             check_target(target_words)
         sections = None
         if plan is not None:
             sections, target_words = user_plan(plan, target_words)
-        started, trace = time.monotonic(), Trace()
-        async with open_checkpoint(self.checkpoint) as cp:
-            meta = {
-                "method": "agentwrite",
-                "instruction": instruction,
-                "target_words": target_words,
-                "plan": [s.to_dict() for s in sections] if sections else None,
-            }
-            cp.store.claim(run_id, meta, what="writing run")
-            graph = self._builder.compile(checkpointer=cp.saver)
-            config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
-            run = _Run(run_id, instruction, target_words, sections, cp.store, trace, on_event)
-            snapshot = await graph.aget_state(config)
-            resumed = bool(snapshot.values)
-            if resumed and not snapshot.next:
-                pass  # finished before: the result is read back from the store
-            else:
-                if resumed and "plan" not in snapshot.next:  # planned before: show that plan again
-                    plan_now = run.load_plan()
-                    run.emit("plan", sections=[s.to_dict() for s in plan_now], source=run.plan_source)
-                    done = run.written()
-                    words_done = run.words_written()
-                    run.emit("resume", sections_done=len(done), words_done=words_done)
-                try:
-                    await graph.ainvoke(
-                        None if resumed else {"next": 0}, config, context=run, durability="sync"
-                    )
-                except SectionFailed as exc:
-                    raise SectionFailed(f"{exc}; {self._resume_hint()}") from exc
-            plan_sections = run.load_plan()
-            stored = json.loads(cp.store.get(run_id, "plan"))
-            texts = run.written()
-            text = run.assemble()
+        meta = {
+            "instruction": instruction,
+            "target_words": target_words,
+            "plan": [s.to_dict() for s in sections] if sections else None,
+        }
+        return await self._execute(
+            run_id,
+            meta,
+            lambda store: _Run(run_id, instruction, target_words, sections, store, Trace(), on_event),
+        )
+
+    def _result(self, run: _Run, resumed: bool, started: float) -> WriteResult:
+        text = run.assemble()
+        stored = run.json("plan")
         return WriteResult(
-            trace=trace,
-            usage=trace.usage(),
+            trace=run.trace,
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             text=text,
-            plan=[s.to_dict() for s in plan_sections],
+            plan=[s.to_dict() for s in run.load_plan()],
             plan_source=stored["source"],
             target_words=stored["target_words"],
             words=count_words(text),
-            sections=texts,
-            run_id=run_id,
+            sections=run.written(),
+            run_id=run.run_id,
             resumed=resumed,
         )
 
@@ -479,14 +430,6 @@ def _compact_plan(plan: list[Section], current: int, near: int = 2) -> str:
         full[k] if abs(k - current) <= near else f"{k + 1}. {s.title} ({s.words} words)"
         for k, s in enumerate(plan)
     )
-
-
-def _check_instruction(instruction: object) -> str:
-    if not isinstance(instruction, str) or not instruction.strip():
-        raise InputError(
-            "the writing instruction is empty; say what to write, e.g. 'Write a 2000-word story ...'."
-        )
-    return instruction.strip()
 
 
 __all__ = ["AgentWrite", "WriteResult", "WriteState"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from longweave._sync import run_sync
+from longweave.events import Event
 from longweave.llm import LLM, Trace, Usage, load_llm
 from longweave.pipelines.compose import Node, NodeIO, as_node
 from longweave.prompts import PromptOverride, PromptTemplate, load_prompt
@@ -36,10 +37,12 @@ class Result:
     seconds: float = 0.0
 
 
-def event_fields(data: dict) -> str:
+def event_fields(event: Event) -> str:
     """A progress event's short fields as ``key=value`` for a log line (long text left out)."""
     return " ".join(
-        f"{k}={v}" for k, v in data.items() if isinstance(v, int | float | str) and len(str(v)) <= 80
+        f"{k}={v}"
+        for k, v in event.to_dict().items()
+        if k != "event" and isinstance(v, int | float | str) and len(str(v)) <= 80
     )
 
 

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from longweave._sync import run_sync
 from longweave.errors import InputError
+from longweave.events import EventHandler, Notice
 from longweave.llm.usage import UsageStats
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.batch_items import (
@@ -57,7 +58,7 @@ from longweave.pipelines.batch_items import (
     iter_items,
     write_records,
 )
-from longweave.pipelines.batch_worker import LEASE_SECONDS, EventHandler, Worker
+from longweave.pipelines.batch_worker import LEASE_SECONDS, Worker
 from longweave.pipelines.checkpoint import CheckpointTarget, TextStore, open_checkpoint
 
 
@@ -193,8 +194,8 @@ async def arun_many(
     async with open_checkpoint(checkpoint) as cp:
         summary.checkpoint = str(cp)
         worker = Worker(pipeline, cp, batch_id=batch_id, lease_seconds=lease_seconds, on_event=on_event)
-        worker.emit("batch_start", **start_batch(cp.store, batch_id, type(pipeline).__name__, inputs, total,
-                                                 output, retry_failed))  # fmt: skip
+        counts = start_batch(cp.store, batch_id, type(pipeline).__name__, inputs, total, output, retry_failed)
+        worker.emit(Notice("batch_start", details=counts))
         finish = Collector(summary, output)
 
         slots = asyncio.Semaphore(concurrency)
@@ -242,7 +243,7 @@ async def arun_many(
             finish_summary(summary, cp.store, batch_id, output)
     summary.remaining = 0 if limit is None else max(0, _count(inputs) - total)
     summary.seconds = time.monotonic() - started
-    worker.emit("batch_done", summary=summary)
+    worker.emit(Notice("batch_done", details={"summary": summary}))
     return summary
 
 
@@ -279,8 +280,11 @@ def run_many(
         concurrency: items in flight at once (model calls are bounded by the model itself).
         limit: run only the first `limit` inputs.
         retry_failed: run items that failed in an earlier run again.
-        on_event: progress events: "batch_start" (total, to_run, done, failed), "item_start",
-            "item_done" / "item_failed" (with the record), "batch_done" (the `BatchResult`).
+        on_event: called with `longweave.events`: `Notice` "batch_start" (``details``: total,
+            to_run, done, failed), per item a `StepStarted` (index: its input line, title: its
+            id) and a `StepDone` (``ok`` False when it failed, ``reason`` the error; ``details``:
+            ``record``, ``kept``), then `Notice` "batch_done" (``details``: ``summary``, the
+            `BatchResult`).
         batch_id: the batch's id in the checkpoint (one checkpoint can hold several batches).
         lease_seconds: how long an item stays taken by a worker that stopped renewing it.
 

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from longweave.errors import ConfigError, InputError
+from longweave.events import EventHandler, Notice
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.batch import BatchResult, Collector, finish_summary, start_batch
 from longweave.pipelines.batch_items import BATCH_ID, Inputs, Item, check_items, iter_items
-from longweave.pipelines.batch_worker import LEASE_SECONDS, EventHandler, Worker
+from longweave.pipelines.batch_worker import LEASE_SECONDS, Worker, item_done
 from longweave.pipelines.checkpoint import is_postgres, open_checkpoint
 
 
@@ -127,7 +128,7 @@ def run_many_ray(
     event = run_sync(driver_store(lambda store: start_batch(store, batch_id, method, inputs, total, output,
                                                             retry_failed)))  # fmt: skip
     emit = on_event or (lambda e: None)
-    emit({"event": "batch_start", **event})
+    emit(Notice("batch_start", details=event))
     started_here = not ray.is_initialized()
     if started_here:
         if address is None:
@@ -157,8 +158,7 @@ def run_many_ray(
             if "record" in answer:
                 record = answer["record"]
                 collect(record)
-                kind = "item_failed" if record["error"] else "item_done"
-                emit({"event": kind, "id": item.id, "record": record})
+                emit(item_done(item, record))
             elif answer["status"] == "running":
                 elsewhere.append(item)
 
@@ -190,7 +190,7 @@ def run_many_ray(
         run_sync(driver_store(lambda store: finish_summary(summary, store, batch_id, output)))
     summary.remaining = 0 if limit is None else max(0, sum(1 for _ in iter_items(inputs)) - total)
     summary.seconds = time.monotonic() - started
-    emit({"event": "batch_done", "summary": summary})
+    emit(Notice("batch_done", details={"summary": summary}))
     return summary
 
 

@@ -21,12 +21,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from longweave.agents.plan import target_from_instruction
 from longweave.errors import InputError
 from longweave.eval import length_score
+from longweave.events import Event, EventHandler, StepDone, StepStarted
 from longweave.pipelines._corpus import read_corpus
 from longweave.pipelines.base import Pipeline, event_fields
 from longweave.pipelines.batch_items import BATCH_ID, Item
@@ -36,7 +36,6 @@ from longweave.text import count_words
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0
-EventHandler = Callable[[dict], None]
 
 
 def worker_id() -> str:
@@ -73,7 +72,7 @@ class Worker:
         batch_id: the batch's id in the checkpoint.
         lease_seconds: how long a lease lasts without renewal (a dead worker on another host
             holds its items this long).
-        on_event: called with "item_start", "item_done" and "item_failed" events.
+        on_event: called with a `StepStarted` and a `StepDone` per item (see `run_many`).
     """
 
     def __init__(
@@ -96,10 +95,10 @@ class Worker:
         self.on_event = on_event
         self.held: set[str] = set()
 
-    def emit(self, kind: str, **data: Any) -> None:
-        log.info("batch %s %s: %s", self.batch_id, kind, event_fields(data))
+    def emit(self, event: Event) -> None:
+        log.info("batch %s %s: %s", self.batch_id, event.kind, event_fields(event))
         if self.on_event is not None:
-            self.on_event({"event": kind, **data})
+            self.on_event(event)
 
     def take(self, item: Item, *, retry_failed: bool = False) -> tuple[str, str]:
         """Lease `item`; ``("taken", me)`` or its status and holder (see `TextStore.lease`)."""
@@ -129,7 +128,7 @@ class Worker:
         An item that raises is recorded as failed with its reason; cancellation (Ctrl-C, a
         dying worker) gives the lease back and propagates.
         """
-        self.emit("item_start", id=item.id)
+        self.emit(StepStarted(item.position, item.id))
         started = time.monotonic()
         try:
             result = await self.pipeline.arun(**self.arguments(item))
@@ -145,7 +144,7 @@ class Worker:
         self.held.discard(item.id)
         if not kept:  # our lease ran out and another worker took the item: its record counts
             record = {**record, "superseded": True}
-        self.emit("item_failed" if record["error"] else "item_done", id=item.id, record=record, kept=kept)
+        self.emit(item_done(item, record, kept))
         return record
 
     def arguments(self, item: Item) -> dict:
@@ -202,6 +201,19 @@ def _asked_length(item: Item) -> bool:
     return isinstance(instruction, str) and target_from_instruction(instruction) is not None
 
 
+def item_done(item: Item, record: dict, kept: bool = True) -> StepDone:
+    """The event that says `item` finished (``ok`` False when it failed) with `record`."""
+    return StepDone(
+        item.position,
+        item.id,
+        ok=not record["error"],
+        reason=record["error"] or "",
+        words=record.get("words") or 0,
+        seconds=record.get("seconds") or 0.0,
+        details={"record": record, "kept": kept},
+    )
+
+
 def _empty_record(item_id: str, seconds: float, error: str | None) -> dict:
     return {
         "id": item_id,
@@ -216,4 +228,4 @@ def _empty_record(item_id: str, seconds: float, error: str | None) -> dict:
     }
 
 
-__all__ = ["LEASE_SECONDS", "EventHandler", "Worker", "worker_id"]
+__all__ = ["LEASE_SECONDS", "Worker", "item_done", "worker_id"]

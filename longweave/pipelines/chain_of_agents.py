@@ -26,20 +26,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TextIO, TypedDict
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from longweave.agents.manager import answer_from_unit
 from longweave.agents.worker import render_worker, write_unit
 from longweave.errors import BudgetError, ConfigError, InputError
+from longweave.events import EventHandler, Progress
 from longweave.llm import LLM, Trace
-from longweave.pipelines._reading import (
-    RUN_KEY,
-    ChunkFeed,
-    Progress,
-    ReadingResult,
-    run_context,
-)
+from longweave.pipelines._reading import ChunkFeed, ReadingResult
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
@@ -66,12 +61,18 @@ class CoAState(TypedDict, total=False):
 
 @dataclass
 class _Run:
+    """What one run's nodes share (LangGraph runtime context)."""
+
     feed: ChunkFeed
     query: str | None
     cu_tokens: int
     trace: Trace
-    on_progress: Progress | None
+    on_event: EventHandler | None
     units: list[str] = field(default_factory=list)
+
+    def progress(self, stage: str, done: int, total: int | None) -> None:
+        if self.on_event is not None:
+            self.on_event(Progress(stage, done, total))
 
 
 class ChainOfAgents(Pipeline):
@@ -168,7 +169,7 @@ class ChainOfAgents(Pipeline):
     def graph(self):
         """The compiled LangGraph graph: START -> worker (loops over chunks) -> manager -> END."""
         if self._graph is None:
-            g = StateGraph(CoAState)
+            g = StateGraph(CoAState, context_schema=_Run)
             g.add_node("worker", self._worker)
             g.add_node("manager", self._manager)
             g.add_edge(START, "worker")
@@ -177,8 +178,8 @@ class ChainOfAgents(Pipeline):
             self._graph = g.compile(checkpointer=self.checkpointer)
         return self._graph
 
-    async def _worker(self, state: CoAState, config: RunnableConfig) -> CoAState:
-        run: _Run = run_context(config)
+    async def _worker(self, state: CoAState, runtime: Runtime[_Run]) -> CoAState:
+        run = runtime.context
         i = state.get("index", 0)
         prompt = self.prompt("worker" if run.query else "worker_summary")
         unit = await write_unit(
@@ -193,15 +194,14 @@ class ChainOfAgents(Pipeline):
         )
         run.units.append(unit)
         log.debug("ChainOfAgents: worker %d of %s: %d characters", i + 1, run.feed.total or "?", len(unit))
-        if run.on_progress:
-            run.on_progress("worker", i + 1, run.feed.total)
+        run.progress("worker", i + 1, run.feed.total)
         return {"index": i + 1, "unit": unit}
 
-    def _next(self, state: CoAState, config: RunnableConfig) -> str:
-        return "worker" if run_context(config).feed.has(state["index"]) else "manager"
+    def _next(self, state: CoAState, runtime: Runtime[_Run]) -> str:
+        return "worker" if runtime.context.feed.has(state["index"]) else "manager"
 
-    async def _manager(self, state: CoAState, config: RunnableConfig) -> CoAState:
-        run: _Run = run_context(config)
+    async def _manager(self, state: CoAState, runtime: Runtime[_Run]) -> CoAState:
+        run = runtime.context
         query = run.query
         answer = await answer_from_unit(
             self.llm,
@@ -212,8 +212,7 @@ class ChainOfAgents(Pipeline):
             temperature=self.temperature,
             trace=run.trace,
         )
-        if run.on_progress:
-            run.on_progress("manager", 1, 1)
+        run.progress("manager", 1, 1)
         return {"answer": answer}
 
     # -- running ---------------------------------------------------------------------------
@@ -223,7 +222,7 @@ class ChainOfAgents(Pipeline):
         document: str | Document | Corpus | TextIO | Iterable[str],
         query: str | None = None,
         *,
-        on_progress: Progress | None = None,
+        on_event: EventHandler | None = None,
         thread_id: str | None = None,
     ) -> ReadingResult:
         """Answer `query` about `document` (or summarise it when `query` is None).
@@ -232,7 +231,8 @@ class ChainOfAgents(Pipeline):
             document: a string, a `Document` or `Corpus`, or an open text stream / iterable
                 of strings (read chunk by chunk, never held whole in memory).
             query: the question; None for a summary.
-            on_progress: called as ``(stage, done, total)`` after each worker and the manager.
+            on_event: called with a `longweave.events.Progress` after each worker (stage
+                "worker", chunks done, of all; of None for a stream) and the manager.
             thread_id: with a checkpointer, the run's id: an unfinished run with this id
                 resumes where it stopped (``communication_units`` then lists only new ones).
 
@@ -251,10 +251,10 @@ class ChainOfAgents(Pipeline):
             feed = ChunkFeed(iter_chunks(document, chunk_tokens, tok))
         if not feed.has(0) or not str(feed.get(0)).strip() and not feed.has(1):
             raise InputError("the document is empty; pass text to read.")
-        run = _Run(feed, query, self._cu_tokens(query), Trace(), on_progress)
+        run = _Run(feed, query, self._cu_tokens(query), Trace(), on_event)
         log.info("ChainOfAgents: chunks of %d tokens, %s", chunk_tokens, "a question" if query else "summary")
         started = time.monotonic()
-        config = {"configurable": {RUN_KEY: run}, "recursion_limit": (feed.total or 10_000_000) + 10}
+        config: dict = {"configurable": {}, "recursion_limit": (feed.total or 10_000_000) + 10}
         fingerprint = _fingerprint(document, query, chunk_tokens)
         start: CoAState | None = {"query": query, "fingerprint": fingerprint, "index": 0, "unit": ""}
         if thread_id is not None:
@@ -270,9 +270,8 @@ class ChainOfAgents(Pipeline):
                     )
                 start = None  # resume after the last finished worker
                 log.info("ChainOfAgents: thread %s resumes after chunk %d", thread_id, saved.values["index"])
-                if on_progress:
-                    on_progress("worker", saved.values["index"], feed.total)
-        state = await self.graph.ainvoke(start, config)
+                run.progress("worker", saved.values["index"], feed.total)
+        state = await self.graph.ainvoke(start, config, context=run)
         log.info("ChainOfAgents: %d chunks read in %.1f s", state["index"], time.monotonic() - started)
         return ReadingResult(
             trace=run.trace,

@@ -33,10 +33,7 @@ and quality scoring.
 
 from __future__ import annotations
 
-import json
-import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -52,17 +49,14 @@ from longweave.agents.plan import MAX_SECTION_WORDS, Section, check_target
 from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.reviewer import revision_instructions
 from longweave.agents.writer import LengthPolicy, SectionFailed, Writer
-from longweave.errors import CheckpointError, ConfigError, InputError
+from longweave.errors import ConfigError, InputError
+from longweave.events import EventHandler, PlanReady, StepDone, StepFailed, StepStarted
 from longweave.llm import LLM, Trace
+from longweave.pipelines._planned_run import PlannedPipeline, RunContext
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
-from longweave.pipelines.base import Pipeline, event_fields
-from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines.checkpoint import TextStore
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
-
-log = logging.getLogger(__name__)
-
-EventHandler = Callable[[dict], None]
 
 
 class CogState(TypedDict, total=False):
@@ -94,7 +88,9 @@ class CogResult(WriteResult):
 
 
 @dataclass
-class _Run:
+class _Run(RunContext):
+    """What one run's nodes share (LangGraph runtime context, never checkpointed)."""
+
     run_id: str
     instruction: str
     target_words: int | None
@@ -104,21 +100,21 @@ class _Run:
     on_event: EventHandler | None = None
     plan: CogPlan | None = None
 
-    def emit(self, kind: str, **data: object) -> None:
-        log.info("%s %s: %s", self.run_id, kind, event_fields(data))
-        if self.on_event is not None:
-            self.on_event({"event": kind, **data})
-
     def load_plan(self) -> CogPlan:
         if self.plan is None:
-            stored = self.store.get(self.run_id, "plan")
+            stored = self.json("plan")
             if stored is None:
-                raise CheckpointError(
-                    f"run {self.run_id!r} has no plan stored; the checkpoint is inconsistent: delete it, "
-                    "or use another checkpoint path, to start over."
-                )
-            self.plan = CogPlan.from_dict(json.loads(stored))
+                raise self.missing_plan()
+            self.plan = CogPlan.from_dict(stored)
         return self.plan
+
+    def plan_event(self) -> PlanReady:
+        plan = self.load_plan()
+        return PlanReady([_section(u).to_dict() for u in plan.units], plan.source)
+
+    def progress(self) -> tuple[int, int]:
+        """Units done (they finish in any order) and the words of the text so far."""
+        return len(self.store.keys(self.run_id, "unit/")), count_words(self.assemble())
 
     def final(self, number: int) -> str | None:
         return self.store.get(self.run_id, f"unit/{number}")
@@ -147,7 +143,7 @@ def dependency_graph(units: list[Unit]) -> nx.DiGraph:
     return g
 
 
-class CogWriter(Pipeline):
+class CogWriter(PlannedPipeline):
     """Constrained long-form writing with parallel units, a monitor and a bounded reviewer.
 
     As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
@@ -218,6 +214,10 @@ class CogWriter(Pipeline):
 
     # -- the graph -----------------------------------------------------------------------
 
+    method = "cogwriter"
+    start = {"ready": []}
+    empty_instruction = "the writing instruction is empty; say what to write, e.g. 'A diary of 52 weeks ...'."
+
     def _build(self) -> StateGraph:
         builder = StateGraph(CogState, context_schema=_Run)
         builder.add_node("plan", self._plan_node)
@@ -229,22 +229,12 @@ class CogWriter(Pipeline):
         builder.add_edge("unit", "schedule")
         return builder
 
-    @property
-    def graph(self):
-        """The compiled graph (without a checkpointer; `arun` compiles one with it)."""
-        return self._builder.compile()
-
-    async def _plan_node(self, state: CogState, runtime: Runtime[_Run]) -> CogState:
-        run = runtime.context
-        if run.store.get(run.run_id, "plan") is None:
-            plan = await self.planner.plan(
-                run.instruction, run.target_words, user_units=run.user_units, trace=run.trace
-            )
-            dependency_graph(plan.units)
-            run.store.put(run.run_id, "plan", json.dumps(plan.to_dict(), ensure_ascii=False))
-        plan = run.load_plan()
-        run.emit("plan", sections=[_section(u).to_dict() for u in plan.units], source=plan.source)
-        return {"total": len(plan.units)}
+    async def _make_plan(self, run: _Run) -> dict:
+        plan = await self.planner.plan(
+            run.instruction, run.target_words, user_units=run.user_units, trace=run.trace
+        )
+        dependency_graph(plan.units)
+        return plan.to_dict()
 
     async def _schedule_node(self, state: CogState, runtime: Runtime[_Run]) -> CogState:
         run = runtime.context
@@ -264,18 +254,22 @@ class CogWriter(Pipeline):
         key = f"{unit.number}"
         variables = self._variables(run, unit)
         label = f"unit {unit.number} of {len(plan.units)} ({unit.title!r})"
-        run.emit("section_start", index=unit.number - 1, title=unit.title, words=unit.words)
+        run.emit(StepStarted(unit.number - 1, unit.title, words=unit.words))
         started = time.monotonic()
         local = Trace()
         text = run.store.get(run.run_id, f"draft/{key}/0")
         if text is None:
-            text = (await self.writer.write(variables, unit.words, label=label, trace=local)).text
+            try:
+                text = (await self.writer.write(variables, unit.words, label=label, trace=local)).text
+            except SectionFailed as exc:
+                run.emit(StepFailed(unit.number - 1, unit.title, str(exc)))
+                raise
             run.store.put(run.run_id, f"draft/{key}/0", text)
         failed_before: list[list[str]] = []
         revision = 0
         while True:
             report = await self.monitor.check(unit, text, trace=local)
-            run.store.put(run.run_id, f"report/{key}/{revision}", json.dumps(report.to_dict()))
+            run.put_json(f"report/{key}/{revision}", report.to_dict())
             if report.passed or revision >= self.max_revisions:
                 break
             failed_before.append([c.name for c in report.failed])
@@ -290,23 +284,21 @@ class CogWriter(Pipeline):
             "revisions": revision,
             "failed_before": failed_before,
         }
-        run.store.put(run.run_id, f"review/{key}", json.dumps(review, ensure_ascii=False))
+        run.put_json(f"review/{key}", review)
         for record in local.entries():
             run.trace.add(record)
         run.store.put(run.run_id, f"unit/{key}", text)
-        run.emit(
-            "section_done",
-            index=unit.number - 1,
-            title=unit.title,
+        run.emit(StepDone(
+            unit.number - 1,
+            unit.title,
             words=count_words(f"## {unit.title}\n\n{text}"),  # as the total counts
             budget=unit.words,
             calls=len(local.calls),
             completion_tokens=sum(r.completion_tokens for r in local),
             seconds=time.monotonic() - started,
             text=run.assemble(),
-            passed=report.passed,
-            revisions=revision,
-        )
+            details={"passed": report.passed, "revisions": revision},
+        ))  # fmt: skip
         return {}
 
     async def _revise(self, unit: Unit, variables: dict, draft: str, report: UnitReport, label: str,
@@ -347,7 +339,7 @@ class CogWriter(Pipeline):
 
     async def aplan(self, instruction: str, target_words: int | None = None) -> PlanOutcome:
         """Only the plan, as sections (what ``agentwrite --dry-run`` shows); nothing is written."""
-        instruction = _check_instruction(instruction)
+        instruction = self._check_instruction(instruction)
         plan = await self.planner.plan(instruction, target_words)
         dependency_graph(plan.units)
         return PlanOutcome([_section(u) for u in plan.units], plan.source, plan.target_words, plan.problems)
@@ -369,68 +361,59 @@ class CogWriter(Pipeline):
             plan: the user's units (dicts: title, words, optional point, constraints,
                 depends_on); the instruction's rule constraints still apply by unit number.
             run_id: the run's id in the checkpoint.
-            on_event: progress events: "plan", "resume", "section_start", "section_done".
+            on_event: called with each `longweave.events` event: `PlanReady`, `Resumed`,
+                `StepStarted`, `StepDone` (a unit; ``details``: ``passed``, ``revisions``), `StepFailed`.
 
         Raises:
             InputError: empty instruction, bad target or plan, a dependency cycle, or a
                 checkpoint holding a different run under `run_id`.
             SectionFailed: a unit could not be written; run again (with a checkpoint) to resume.
         """
-        instruction = _check_instruction(instruction)
+        instruction = self._check_instruction(instruction)
         if target_words is not None:
             check_target(target_words)
         user_units = units_from_user(plan) if plan is not None else None
         if user_units is not None:
             dependency_graph(user_units)
-        started, trace = time.monotonic(), Trace()
-        async with open_checkpoint(self.checkpoint) as cp:
-            meta = {
-                "method": "cogwriter",
-                "instruction": instruction,
-                "target_words": target_words,
-                "plan": [u.to_dict() for u in user_units] if user_units else None,
-            }
-            cp.store.claim(run_id, meta, what="writing run")
-            graph = self._builder.compile(checkpointer=cp.saver)
-            config = {
-                "configurable": {"thread_id": run_id},
-                "recursion_limit": 10_000,
-                "max_concurrency": self.concurrency,
-            }
-            run = _Run(run_id, instruction, target_words, user_units, cp.store, trace, on_event)
-            snapshot = await graph.aget_state(config)
-            resumed = bool(snapshot.values)
-            if not (resumed and not snapshot.next):
-                if resumed:
-                    done = len(cp.store.keys(run_id, "unit/"))
-                    words = count_words(run.assemble()) if cp.store.get(run_id, "plan") else 0
-                    run.emit("resume", sections_done=done, words_done=words)
-                try:
-                    await graph.ainvoke(
-                        None if resumed else {"ready": []}, config, context=run, durability="sync"
-                    )
-                except SectionFailed as exc:
-                    hint = ("run the same command again to resume" if self.checkpoint
-                            else "pass a checkpoint to make runs resumable")  # fmt: skip
-                    raise SectionFailed(f"{exc}; {hint}, or try a stronger model") from exc
-            cog = run.load_plan()
-            texts = [run.final(u.number) or "" for u in cog.units]
-            reviews = [json.loads(cp.store.get(run_id, f"review/{u.number}") or "{}") for u in cog.units]
-            text = run.assemble()
+        meta = {
+            "instruction": instruction,
+            "target_words": target_words,
+            "plan": [u.to_dict() for u in user_units] if user_units else None,
+        }
+        return await self._execute(
+            run_id,
+            meta,
+            lambda store: _Run(run_id, instruction, target_words, user_units, store, Trace(), on_event),
+        )
+
+    def _run_config(self, run_id: str) -> dict:
+        return {**super()._run_config(run_id), "max_concurrency": self.concurrency}
+
+    def _resume_hint(self) -> str:
+        hint = (
+            "run the same command again to resume"
+            if self.checkpoint
+            else "pass a checkpoint to make runs resumable"
+        )
+        return f"{hint}, or try a stronger model"
+
+    def _result(self, run: _Run, resumed: bool, started: float) -> CogResult:
+        cog = run.load_plan()
+        text = run.assemble()
         waves = [sorted(g) for g in nx.topological_generations(dependency_graph(cog.units))]
         return CogResult(
-            trace=trace,
-            usage=trace.usage(),
+            trace=run.trace,
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             text=text,
             plan=[u.to_dict() for u in cog.units],
             plan_source=cog.source,
             target_words=cog.target_words,
             words=count_words(text),
-            sections=texts,
-            run_id=run_id,
+            sections=[run.final(u.number) or "" for u in cog.units],
+            run_id=run.run_id,
             resumed=resumed,
-            reviews=reviews,
+            reviews=[run.json(f"review/{u.number}") or {} for u in cog.units],
             constraints=[c.to_dict() for c in cog.constraints],
             graph_waves=waves,
         )
@@ -449,14 +432,6 @@ def _section(unit: Unit) -> Section:
 def _head(text: str, tokens: int, llm: LLM) -> str:
     ids = llm.tokenizer.encode(text)
     return text if len(ids) <= tokens else llm.tokenizer.decode(ids[:tokens]) + " ..."
-
-
-def _check_instruction(instruction: object) -> str:
-    if not isinstance(instruction, str) or not instruction.strip():
-        raise InputError(
-            "the writing instruction is empty; say what to write, e.g. 'A diary of 52 weeks ...'."
-        )
-    return instruction.strip()
 
 
 def build_pipeline(llm: LLM, **opts) -> CogWriter:

@@ -18,8 +18,8 @@ API (edges, ``Send`` fan-out, checkpointers, ``max_concurrency``), nothing else:
   LongMemBank) and retrieve passages from it.
 
 Why a pipeline runs as a node rather than being added as a raw subgraph: each pipeline keeps
-its run's bulk outside the graph state (ChainOfAgents' chunks and trace in the run config,
-AgentWrite's text in the `TextStore` of its checkpoint, passed as LangGraph runtime context),
+its run's bulk outside the graph state (ChainOfAgents' chunks and trace in its LangGraph
+runtime context, AgentWrite's text in the `TextStore` of its checkpoint),
 so that checkpoints stay small. `as_node` sets those up exactly as ``pipeline.arun`` does, and
 runs the pipeline in a context of its own: the pipeline's graph does not inherit the user's
 graph config, callbacks or checkpointer, and its checkpoints live where the pipeline keeps them.
@@ -29,10 +29,12 @@ Each node can also append its usage (calls and tokens per role) to a state key d
 `UsageLog`, so a composed run can report tokens per agent, and hand the full `Result`
 (trace included) to an ``on_result`` callback instead of putting it in the state.
 
-Deliberately not here: a graph builder of our own (use ``StateGraph``), sync nodes (every node
-is ``async``; invoke the user's graph with ``ainvoke``/``astream``, or ``asyncio.run``), and
-streaming a pipeline's inner steps into the user's stream (use the pipeline's ``on_event`` /
-``on_progress`` callbacks, passed to `as_node` as fixed arguments).
+A pipeline's events (`longweave.events`) reach the user's graph stream: run it with
+``stream_mode="custom"`` and each event arrives as ``{"node": name, "event": event}``; an
+``on_event=`` given to `as_node` is called with each event too.
+
+Deliberately not here: a graph builder of our own (use ``StateGraph``) and sync nodes (every
+node is ``async``; invoke the user's graph with ``ainvoke``/``astream``, or ``asyncio.run``).
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
+from langgraph.config import get_stream_writer
 
 from longweave.errors import ConfigError
+from longweave.events import Event, EventHandler
 from longweave.pipelines.checkpoint import fingerprint
 
 if TYPE_CHECKING:  # base.py imports this module: `Pipeline.as_node` is `as_node`
@@ -93,6 +97,7 @@ def as_node(
     outputs: Outputs | None = None,
     usage_key: str | None = None,
     on_result: Callable[[str, Result], None] | None = None,
+    on_event: EventHandler | None = None,
     **fixed: Any,
 ) -> Node:
     """Make `pipeline` a node of a user's LangGraph graph.
@@ -107,7 +112,9 @@ def as_node(
         usage_key: a state key declared as `UsageLog`; the run's usage per role is appended.
         on_result: called as ``on_result(node_name, result)`` after each run, to keep the
             full result (trace, plan, citations...) outside the state.
-        **fixed: further ``arun`` arguments, the same for every call (``on_event=...``).
+        on_event: called with each of the pipeline's `longweave.events` events; they also go
+            to the graph's stream as ``{"node": name, "event": event}`` (``stream_mode="custom"``).
+        **fixed: further ``arun`` arguments, the same for every call.
 
     Returns:
         ``async def node(state, config) -> dict``, for ``StateGraph.add_node(name, node)``.
@@ -137,6 +144,7 @@ def as_node(
             f"{type(pipeline).__name__} has no default state keys; pass inputs={{...}} and outputs={{...}}."
         )
     resumable = io is not None and io.run_id is not None and getattr(pipeline, io.resumable or "", None)
+    sends_events = "on_event" in inspect.signature(pipeline.arun).parameters
 
     async def node(state: dict, config: RunnableConfig) -> dict:
         name = _node_name(config)
@@ -145,6 +153,8 @@ def as_node(
             thread = config.get("configurable", {}).get("thread_id")
             if thread is not None:
                 kwargs[io.run_id] = f"{thread}/{name}/{fingerprint(kwargs)}"
+        if sends_events:
+            kwargs["on_event"] = _forward(name, on_event)
         result = await isolated(pipeline.arun(**kwargs, **fixed))
         if on_result is not None:
             on_result(name, result)
@@ -272,6 +282,22 @@ async def isolated(awaitable: Awaitable[Any]) -> Any:
 
 async def _wrap(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
+
+
+def _forward(name: str, on_event: EventHandler | None) -> EventHandler:
+    """A handler that gives each event to `on_event` and to the running graph's stream."""
+    try:
+        write = get_stream_writer()  # a no-op unless the graph streams "custom"
+    except RuntimeError:  # the node called outside a graph
+        write = None
+
+    def forward(event: Event) -> None:
+        if on_event is not None:
+            on_event(event)
+        if write is not None:
+            write({"node": name, "event": event})
+
+    return forward
 
 
 def _node_name(config: RunnableConfig) -> str:

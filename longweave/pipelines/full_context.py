@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import TypedDict
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from longweave.agents.reasoner import answer_from_passages
 from longweave.errors import BudgetError, InputError
+from longweave.events import EventHandler
 from longweave.llm import LLM, Trace
-from longweave.pipelines._reading import RUN_KEY, ReadingResult, require_query, run_context
+from longweave.pipelines._reading import ReadingResult, require_query
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
@@ -33,6 +35,14 @@ log = logging.getLogger(__name__)
 class FullContextState(TypedDict, total=False):
     query: str
     answer: str
+
+
+@dataclass
+class _Run:
+    """What one run's node reads (LangGraph runtime context)."""
+
+    text: str
+    trace: Trace
 
 
 class FullContext(Pipeline):
@@ -80,7 +90,7 @@ class FullContext(Pipeline):
     def graph(self):
         """START -> answer -> END."""
         if self._graph is None:
-            g = StateGraph(FullContextState)
+            g = StateGraph(FullContextState, context_schema=_Run)
             g.add_node("answer", self._answer)
             g.add_edge(START, "answer")
             g.add_edge("answer", END)
@@ -100,21 +110,27 @@ class FullContext(Pipeline):
             )
         return needed
 
-    async def _answer(self, state: FullContextState, config: RunnableConfig) -> FullContextState:
-        run = run_context(config)
+    async def _answer(self, state: FullContextState, runtime: Runtime[_Run]) -> FullContextState:
+        run = runtime.context
         answer = await answer_from_passages(
             self.llm,
             self.prompt("reader"),
-            context=run["text"],
+            context=run.text,
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
+            trace=run.trace,
         )
         return {"answer": answer}
 
-    async def arun(self, document: str | Document | Corpus, query: str | None = None, **_) -> ReadingResult:
-        """Answer `query` from the whole of `document`.
+    async def arun(
+        self,
+        document: str | Document | Corpus,
+        query: str | None = None,
+        *,
+        on_event: EventHandler | None = None,
+    ) -> ReadingResult:
+        """Answer `query` from the whole of `document` (one call: `on_event` gets no events).
 
         Raises:
             InputError: the document is empty or there is no question.
@@ -127,11 +143,11 @@ class FullContext(Pipeline):
         self.check_fits(text, query)
         log.info("FullContext: %d characters in one prompt", len(text))
         started = time.monotonic()
-        run = {"text": text, "trace": Trace()}
-        state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        run = _Run(text, Trace())
+        state = await self.graph.ainvoke({"query": query}, context=run)
         return ReadingResult(
-            trace=run["trace"],
-            usage=run["trace"].usage(),
+            trace=run.trace,
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="full",

@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from longweave._sync import run_sync
 from longweave.agents.memory_controller import Activated, ActivatedMemory, MemoryController
 from longweave.errors import BudgetError, InputError
+from longweave.events import EventHandler, Notice
 from longweave.llm import LLM, Completion, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.stream import MemoryItem, MemoryStream
@@ -67,6 +69,14 @@ class _State(TypedDict, total=False):
     reply: str
     prompt_tokens: int
     turn: int
+
+
+@dataclass
+class _Run:
+    """What one exchange's nodes share (LangGraph runtime context)."""
+
+    trace: Trace
+    on_event: EventHandler | None = None
 
 
 class MemoryChat(Pipeline):
@@ -138,7 +148,7 @@ class MemoryChat(Pipeline):
     def graph(self):
         """The compiled LangGraph graph (decide -> recall -> respond -> archive)."""
         if self._graph is None:
-            g = StateGraph(_State)
+            g = StateGraph(_State, context_schema=_Run)
             g.add_node("decide", self._decide)
             g.add_node("recall", self._recall)
             g.add_node("respond", self._respond)
@@ -151,12 +161,8 @@ class MemoryChat(Pipeline):
             self._graph = g.compile()
         return self._graph
 
-    @staticmethod
-    def _trace(config) -> Trace | None:
-        return (config or {}).get("configurable", {}).get("trace")
-
-    async def _decide(self, state: _State, config=None) -> dict:
-        needed = await self.controller.needs_memory(state["message"], trace=self._trace(config))
+    async def _decide(self, state: _State, runtime: Runtime[_Run]) -> dict:
+        needed = await self.controller.needs_memory(state["message"], trace=runtime.context.trace)
         return {"needed": needed}
 
     def _room(self, message: str) -> int:
@@ -164,24 +170,32 @@ class MemoryChat(Pipeline):
         fixed = self.llm.count_tokens(self.prompt("memory_chat").render(memory="", message=message))
         return self.llm.context_window - self.max_reply_tokens - fixed - 16
 
-    async def _recall(self, state: _State, config=None) -> dict:
+    async def _recall(self, state: _State, runtime: Runtime[_Run]) -> dict:
         budget = min(self.memory_budget, self._room(state["message"]))
         memory = await self.controller.activate(
-            state["message"], budget_tokens=max(0, budget), needed=state["needed"], trace=self._trace(config)
+            state["message"],
+            budget_tokens=max(0, budget),
+            needed=state["needed"],
+            trace=runtime.context.trace,
         )
         log.debug("MemoryChat: %d memories recalled within %d tokens", len(memory.all), max(0, budget))
-        return {"memories": [_describe(a) for a in memory.all]}
+        memories = [_describe(a) for a in memory.all]
+        if runtime.context.on_event is not None:
+            runtime.context.on_event(
+                Notice("recalled", details={"needed": state["needed"], "memories": memories})
+            )
+        return {"memories": memories}
 
-    async def _respond(self, state: _State, config=None) -> dict:
+    async def _respond(self, state: _State, runtime: Runtime[_Run]) -> dict:
         memory = self._rebuild(state["memories"])
         messages = self.prompt("memory_chat").render(memory=memory.notes(), message=state["message"])
         messages[-1:-1] = memory.messages()  # recalled exchanges as earlier turns, then the message
         reply = await self.llm.complete(
-            messages, role="memory_chat", trace=self._trace(config), max_tokens=self.max_reply_tokens
+            messages, role="memory_chat", trace=runtime.context.trace, max_tokens=self.max_reply_tokens
         )
         return {"reply": reply.text.strip(), "prompt_tokens": reply.prompt_tokens}
 
-    async def _archive(self, state: _State, config=None) -> dict:
+    async def _archive(self, state: _State) -> dict:
         return {"turn": self.record(state["message"], state["reply"]).turn}
 
     def _rebuild(self, described: list[dict]) -> ActivatedMemory:
@@ -195,8 +209,12 @@ class MemoryChat(Pipeline):
 
     # -- entry points --------------------------------------------------------------------
 
-    async def arun(self, message: str) -> ChatResult:
-        """Answer `message` with memory, store the exchange, and return the full result."""
+    async def arun(self, message: str, *, on_event: EventHandler | None = None) -> ChatResult:
+        """Answer `message` with memory, store the exchange, and return the full result.
+
+        `on_event` gets a `longweave.events.Notice` "recalled" (``needed``: whether the
+        controller asked for memory; ``memories``: what was recalled) before the reply.
+        """
         if not isinstance(message, str) or not message.strip():
             raise InputError("the message is empty; type something to say.")
         if self._room(message) < 0:
@@ -206,7 +224,7 @@ class MemoryChat(Pipeline):
                 "`longweave memory add` and ask about them."
             )
         started, trace = time.monotonic(), Trace()
-        state = await self.graph.ainvoke({"message": message}, config={"configurable": {"trace": trace}})
+        state = await self.graph.ainvoke({"message": message}, context=_Run(trace, on_event))
         result = ChatResult(
             trace=trace,
             seconds=time.monotonic() - started,

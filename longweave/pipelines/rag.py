@@ -20,18 +20,20 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import TypedDict
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from longweave.agents.reasoner import answer_from_passages, format_passages
 from longweave.errors import BudgetError, ConfigError
+from longweave.events import EventHandler
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder, load_embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
-from longweave.memory.passage_index import RAGIndex, reorder_passages
-from longweave.pipelines._reading import RUN_KEY, Progress, ReadingResult, require_query, run_context
+from longweave.memory.passage_index import Passage, RAGIndex, reorder_passages
+from longweave.pipelines._reading import ReadingResult, require_query
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
@@ -46,6 +48,15 @@ class RAGState(TypedDict, total=False):
     query: str
     passage_offsets: list[int]
     answer: str
+
+
+@dataclass
+class _Run:
+    """What one run's nodes share (LangGraph runtime context)."""
+
+    index: RAGIndex
+    trace: Trace
+    passages: list[Passage] = field(default_factory=list)
 
 
 class RAG(Pipeline):
@@ -113,13 +124,13 @@ class RAG(Pipeline):
             self._embedder = load_embedder(self._embedder_spec)
         return self._embedder
 
-    def index(self, document: str | Document | Corpus, *, on_progress: Progress | None = None) -> RAGIndex:
+    def index(self, document: str | Document | Corpus, *, on_event: EventHandler | None = None) -> RAGIndex:
         """Build a reusable index of `document` with this pipeline's embedder, passage size and cache."""
         return RAGIndex.build(
             document,
             embedder=self.embedder,
             chunk_tokens=self.chunk_tokens,
-            on_progress=on_progress,
+            on_event=on_event,
             index_cache=self.index_cache if self.index_cache is not None else False,
         )
 
@@ -127,7 +138,7 @@ class RAG(Pipeline):
     def graph(self):
         """START -> retrieve -> answer -> END."""
         if self._graph is None:
-            g = StateGraph(RAGState)
+            g = StateGraph(RAGState, context_schema=_Run)
             g.add_node("retrieve", self._retrieve)
             g.add_node("answer", self._answer)
             g.add_edge(START, "retrieve")
@@ -136,22 +147,21 @@ class RAG(Pipeline):
             self._graph = g.compile()
         return self._graph
 
-    async def _retrieve(self, state: RAGState, config: RunnableConfig) -> RAGState:
-        run = run_context(config)
-        found = run["index"].search(state["query"], self.top_k)
-        shown = reorder_passages(found) if self.reorder else found
+    async def _retrieve(self, state: RAGState, runtime: Runtime[_Run]) -> RAGState:
+        run = runtime.context
+        found = run.index.search(state["query"], self.top_k)
+        run.passages = reorder_passages(found) if self.reorder else found
         log.debug("RAG: %d passages retrieved, best score %.3f", len(found), found[0].score if found else 0.0)
-        run["passages"] = shown
-        return {"passage_offsets": [p.start for p in shown]}
+        return {"passage_offsets": [p.start for p in run.passages]}
 
-    async def _answer(self, state: RAGState, config: RunnableConfig) -> RAGState:
-        run = run_context(config)
-        context = format_passages([p.shown for p in run["passages"]])
+    async def _answer(self, state: RAGState, runtime: Runtime[_Run]) -> RAGState:
+        run = runtime.context
+        context = format_passages([p.shown for p in run.passages])
         prompt = self.prompt("reader")
         fixed = self.llm.count_tokens(prompt.render(context=context, query=state["query"]))
         if fixed + self.answer_tokens > self.llm.context_window:
             raise BudgetError(
-                f"{self.top_k} passages of up to {run['index'].chunk_tokens} tokens make a {fixed}-token "
+                f"{self.top_k} passages of up to {run.index.chunk_tokens} tokens make a {fixed}-token "
                 f"prompt, more than the {self.llm.context_window}-token window allows with "
                 f"{self.answer_tokens} for the answer; lower top_k or chunk_tokens."
             )
@@ -162,8 +172,8 @@ class RAG(Pipeline):
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
-            reread=[p.shown for p in sorted(run["passages"], key=lambda p: p.rank)[: self.reread]],
+            trace=run.trace,
+            reread=[p.shown for p in sorted(run.passages, key=lambda p: p.rank)[: self.reread]],
         )
         return {"answer": answer}
 
@@ -172,24 +182,27 @@ class RAG(Pipeline):
         document: str | Document | Corpus | RAGIndex,
         query: str | None = None,
         *,
-        on_progress: Progress | None = None,
+        on_event: EventHandler | None = None,
     ) -> ReadingResult:
-        """Answer `query` from the top passages of `document` (or of a prebuilt `RAGIndex`)."""
+        """Answer `query` from the top passages of `document` (or of a prebuilt `RAGIndex`).
+
+        `on_event` gets the indexing's `longweave.events.Progress` events ("cached", "index").
+        """
         query = require_query(query, "RAG")
         started = time.monotonic()
-        index = document if isinstance(document, RAGIndex) else self.index(document, on_progress=on_progress)
-        run = {"index": index, "trace": Trace(), "passages": []}
-        state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
-        log.info("RAG: answered from %d of %d passages in %.1f s", len(run["passages"]), len(index),
+        index = document if isinstance(document, RAGIndex) else self.index(document, on_event=on_event)
+        run = _Run(index, Trace())
+        state = await self.graph.ainvoke({"query": query}, context=run)
+        log.info("RAG: answered from %d of %d passages in %.1f s", len(run.passages), len(index),
                  time.monotonic() - started)  # fmt: skip
         return ReadingResult(
-            trace=run["trace"],
-            usage=run["trace"].usage(),
+            trace=run.trace,
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="rag",
             chunks=len(index),
-            passages=run["passages"],
+            passages=run.passages,
         )
 
 

@@ -27,6 +27,7 @@ with nothing written twice. The index is rebuilt on resume (the corpus's fingerp
 from the passage index cache unless ``index_cache=False``.
 
 Example:
+    >>> import re
     >>> from longweave import ScriptedLLM
     >>> corpus = {"lake.txt": "Lake Orla is 40 metres deep.", "town.txt": "Orla town has 900 people."}
     >>> def write(m, _):
@@ -43,10 +44,7 @@ bibliography (it is built from the checked citations), and parallel section writ
 
 from __future__ import annotations
 
-import json
-import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -60,22 +58,26 @@ from longweave.agents.plan import MAX_SECTION_WORDS, Section, check_target, rend
 from longweave.agents.plan import target_from_instruction as _stated_target
 from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.report_planner import DEFAULT_REPORT_WORDS, ReportPlanner
-from longweave.agents.writer import LengthPolicy, SectionFailed, Writer, text_tail
-from longweave.errors import ConfigError, InputError
+from longweave.agents.writer import LengthPolicy, Writer, text_tail
+from longweave.errors import ConfigError
+from longweave.events import EventHandler, Notice, StepDone
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
 from longweave.memory.passage_index import RAGIndex
 from longweave.pipelines._corpus import CorpusInput, LoadedCorpus, read_corpus
-from longweave.pipelines._planned_run import PlannedRun
-from longweave.pipelines.base import Pipeline, Result
-from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines._planned_run import PlannedPipeline, PlannedRun, plan_record
+from longweave.pipelines._report_sources import (
+    ReportResult,
+    bibliography,
+    render_passages,
+    select_passages,
+    strip_citations,
+)
+from longweave.pipelines.checkpoint import TextStore
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
-
-EventHandler = Callable[[dict], None]
-_CITATION = re.compile(r"\s?\[[^\[\]\n]*,[^\[\]\n]*\]")
 
 
 class ReportState(TypedDict, total=False):
@@ -89,53 +91,6 @@ class ReportState(TypedDict, total=False):
     next: int
     words: int
     citations: int
-
-
-@dataclass
-class ReportResult(Result):
-    """What a report run produced.
-
-    Attributes:
-        text: the report in Markdown: a ``##`` heading per section, then ``## Sources``.
-        citations: every citation checked, in order (`Citation`: source, location, passage,
-            claim, verified, reason); those with ``verified`` are the ones in `text`.
-        plan: the sections as dicts (title, point, words); ``plan_source`` as AgentWrite's.
-        sections: each section's final text, without its heading.
-        dropped: sentences removed because no citation held (``{"section", "sentence", "reasons"}``).
-        bibliography: the sources cited, ``[{"source", "locations"}]``, in order of first citation.
-        sources: the corpus's file names; ``skipped``: files a folder walk could not read.
-        target_words / words: the length asked for and written (citations and bibliography
-            not counted; the writer's length control counts citations, so prose runs a little short).
-        passages: how many passages the corpus was indexed in.
-        run_id / resumed: as for AgentWrite.
-    """
-
-    text: str = ""
-    citations: list[Citation] = field(default_factory=list)
-    plan: list[dict] = field(default_factory=list)
-    plan_source: str = ""
-    sections: list[str] = field(default_factory=list)
-    dropped: list[dict] = field(default_factory=list)
-    bibliography: list[dict] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    target_words: int = 0
-    words: int = 0
-    passages: int = 0
-    run_id: str = ""
-    resumed: bool = False
-
-    @property
-    def verified(self) -> list[Citation]:
-        """The citations that hold (those in the text)."""
-        return [c for c in self.citations if c.verified]
-
-    @property
-    def uncited_sections(self) -> list[int]:
-        """The sections (0-based) left without a citation that holds: they state nothing the
-        corpus was shown to support. A report where this is every section is not a success."""
-        held = {c.section for c in self.verified}
-        return [i for i in range(len(self.plan)) if i not in held]
 
 
 @dataclass
@@ -154,11 +109,8 @@ class _Run(PlannedRun):
     plan: list[Section] = field(default_factory=list)
     plan_source: str = ""
 
-    def json(self, key: str) -> object:
-        return json.loads(self.store.get(self.run_id, key) or "null")
 
-
-class Report(Pipeline):
+class Report(PlannedPipeline):
     """A long report written from a corpus, every citation checked against it.
 
     As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
@@ -245,6 +197,10 @@ class Report(Pipeline):
 
     # -- the graph -----------------------------------------------------------------------
 
+    method = "report"
+    claim_what = "report run"
+    empty_instruction = "the report instruction is empty; say what the report should cover."
+
     def _build(self) -> StateGraph:
         builder = StateGraph(ReportState, context_schema=_Run)
         builder.add_node("index", self._index_node)
@@ -262,102 +218,54 @@ class Report(Pipeline):
         builder.add_edge("bibliography", END)
         return builder
 
-    @property
-    def graph(self):
-        """The compiled graph (without a checkpointer; `arun` compiles one with it)."""
-        return self._builder.compile()
-
     def _ensure_index(self, run: _Run) -> RAGIndex:
         if run.index is None:
             started = time.monotonic()
-
-            def progress(stage: str, done: int, total: int | None) -> None:
-                run.emit("index_progress", done=done, total=total)
-
             run.index = RAGIndex.build(
                 run.loaded.corpus,
                 embedder=self.embedder,
                 chunk_tokens=self.chunk_tokens,
-                on_progress=progress,
+                on_event=run.emit,
                 index_cache=self.index_cache if self.index_cache is not None else False,
             )
             run.corpus_map = CorpusMap(run.loaded.corpus)
-            run.emit(
-                "index",
-                files=len(run.loaded.corpus.sources),
-                passages=len(run.index),
-                skipped=len(run.loaded.skipped),
-                seconds=time.monotonic() - started,
-            )
+            details = {
+                "files": len(run.loaded.corpus.sources),
+                "passages": len(run.index),
+                "skipped": len(run.loaded.skipped),
+                "seconds": time.monotonic() - started,
+            }
+            run.emit(Notice("indexed", details=details))
         return run.index
 
     async def _index_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
         self._ensure_index(runtime.context)
         return {"next": 0, "words": 0, "citations": 0}
 
-    async def _plan_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
-        run = runtime.context
-        if run.store.get(run.run_id, "plan") is None:
-            outcome = await self.planner.plan(
-                run.instruction, run.loaded.corpus, run.target_words, trace=run.trace
-            )
-            record = {
-                "source": outcome.source,
-                "target_words": outcome.target_words,
-                "sections": [s.to_dict() for s in outcome.sections],
-                "problems": outcome.problems,
-            }
-            run.store.put(run.run_id, "plan", json.dumps(record, ensure_ascii=False))
-        plan = run.load_plan()
-        run.emit("plan", sections=[s.to_dict() for s in plan], source=run.plan_source)
-        return {"total": len(plan), "next": 0}
+    async def _make_plan(self, run: _Run) -> dict:
+        outcome = await self.planner.plan(
+            run.instruction, run.loaded.corpus, run.target_words, trace=run.trace
+        )
+        return plan_record(outcome)
 
     async def _retrieve_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
         run, i = runtime.context, state["next"]
         if run.store.get(run.run_id, f"passages/{i}") is None:
-            section = run.load_plan()[i]
             index = self._ensure_index(run)
-            used = {p["start"] for k in range(i) for p in run.json(f"passages/{k}") or []}
-            asked = index.search(f"{run.instruction}\n{section.title}", self.top_k + len(used))
-            found = _interleave(
-                index.search(f"{section.title}: {section.point}", self.top_k),
-                [p for p in asked if not used & set(range(p.start, p.end))][: self.top_k],
-            )
-            kept, used = [], 0
-            for p in found[: self.top_k]:  # best first, within the prompt's budget
-                cost = self.llm.count_tokens(p.text)
-                if kept and used + cost > self.passage_tokens:
-                    continue
-                kept.append(p)
-                used += cost
             assert run.corpus_map is not None
-            record = [entry for p in kept for entry in _paragraph_entries(run.corpus_map, p)]
-            run.store.put(run.run_id, f"passages/{i}", json.dumps(record, ensure_ascii=False))
+            used = {p["start"] for k in range(i) for p in run.json(f"passages/{k}") or []}
+            found = select_passages(
+                index, run.corpus_map, run.instruction, run.load_plan()[i], used,
+                top_k=self.top_k, budget=self.passage_tokens, count_tokens=self.llm.count_tokens,
+            )  # fmt: skip
+            run.put_json(f"passages/{i}", found)
         return {}
 
     async def _write_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
         run, i = runtime.context, state["next"]
-        plan = run.load_plan()
         if run.store.get(run.run_id, f"draft/{i}") is None:
-            section = plan[i]
-            budget = run.budget(i)
-            run.emit("section_start", index=i, title=section.title, words=budget)
-            started, calls_before = time.monotonic(), len(run.trace)
-            written = await self.writer.write(
-                self._variables(run, i),
-                budget,
-                label=f"section {i + 1} of {len(plan)} ({section.title!r})",
-                trace=run.trace,
-            )
-            run.store.put(run.run_id, f"draft/{i}", written.text)
-            calls = run.trace.calls[calls_before:]
-            stats = {
-                "budget": budget,
-                "calls": written.calls,
-                "completion_tokens": sum(r.completion_tokens for r in calls),
-                "seconds": time.monotonic() - started,
-            }
-            run.store.put(run.run_id, f"stats/{i}", json.dumps(stats))
+            cost = await self._write_section(run, i, self.writer, self._variables(run, i), f"draft/{i}")
+            run.put_json(f"stats/{i}", cost)
         return {}
 
     async def _check_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
@@ -375,46 +283,43 @@ class Report(Pipeline):
                 max_revisions=self.max_revisions,
                 judge=self.judge,
             )
-            passages = _render(run.json(f"passages/{i}") or [])
+            passages = render_passages(run.json(f"passages/{i}") or [])
             checked = await checker.check(
                 run.store.get(run.run_id, f"draft/{i}") or "", passages, section=i, trace=run.trace
             )
             dropped = [{"section": i, **d} for d in checked.dropped]
-            run.store.put(run.run_id, f"citations/{i}", json.dumps([c.to_dict() for c in checked.citations]))
-            run.store.put(run.run_id, f"dropped/{i}", json.dumps(dropped, ensure_ascii=False))
+            run.put_json(f"citations/{i}", [c.to_dict() for c in checked.citations])
+            run.put_json(f"dropped/{i}", dropped)
             run.store.put(run.run_id, f"section/{i}", checked.text)  # last: marks the section done
             stats = run.json(f"stats/{i}") or {}
-            run.emit(
-                "section_done",
-                index=i,
-                title=plan[i].title,
+            counts = {
+                "citations": sum(c.verified for c in checked.citations),
+                "failed": sum(not c.verified for c in checked.citations),
+                "revised": checked.revised,
+                "dropped": len(dropped),
+            }
+            run.emit(StepDone(
+                i,
+                plan[i].title,
                 words=count_words(f"## {plan[i].title}\n\n{checked.text}"),
                 budget=stats.get("budget", plan[i].words),
                 calls=stats.get("calls", 0),
                 completion_tokens=stats.get("completion_tokens", 0),
                 seconds=stats.get("seconds", 0.0) + time.monotonic() - started,
-                citations=sum(c.verified for c in checked.citations),
-                failed=sum(not c.verified for c in checked.citations),
-                revised=checked.revised,
-                dropped=len(dropped),
                 text=run.assemble(),
-            )
+                details=counts,
+            ))  # fmt: skip
         kept = sum(1 for k in range(i + 1) for c in run.json(f"citations/{k}") or [] if c["verified"])
         return {"next": i + 1, "words": count_words(run.assemble()), "citations": kept}
 
     async def _bibliography_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
         run = runtime.context
         if run.store.get(run.run_id, "bibliography") is None:
-            entries: dict[str, list[str]] = {}
-            for i in range(len(run.load_plan())):
-                for c in run.json(f"citations/{i}") or []:
-                    if c["verified"]:
-                        locations = entries.setdefault(c["source"], [])
-                        if c["location"] not in locations:
-                            locations.append(c["location"])
-            bib = [{"source": s, "locations": sorted(locs, key=_location_key)} for s, locs in entries.items()]
-            run.store.put(run.run_id, "bibliography", json.dumps(bib, ensure_ascii=False))
-            run.emit("bibliography", sources=len(bib))
+            bib = bibliography(
+                c for i in range(len(run.load_plan())) for c in run.json(f"citations/{i}") or []
+            )
+            run.put_json("bibliography", bib)
+            run.emit(Notice("bibliography", details={"sources": len(bib)}))
         return {}
 
     # -- what a writing step sees --------------------------------------------------------
@@ -435,7 +340,7 @@ class Report(Pipeline):
             "total": len(plan),
             "title": plan[i].title,
             "point": plan[i].point,
-            "passages": _render(run.json(f"passages/{i}") or []) or "(no passages were found)",
+            "passages": render_passages(run.json(f"passages/{i}") or []) or "(no passages were found)",
         }
 
     # -- running -------------------------------------------------------------------------
@@ -449,7 +354,7 @@ class Report(Pipeline):
         self, corpus: CorpusInput, instruction: str, target_words: int | None = None
     ) -> PlanOutcome:
         """Only the plan (what ``longweave report --dry-run`` shows); nothing is written or stored."""
-        instruction = _check_instruction(instruction)
+        instruction = self._check_instruction(instruction)
         loaded = read_corpus(corpus)
         return await self.planner.plan(instruction, loaded.corpus, self._target(instruction, target_words))
 
@@ -469,48 +374,30 @@ class Report(Pipeline):
             instruction: what the report should cover.
             target_words: its length; default: as the instruction states, else 1,500 words.
             run_id: the run's id in the checkpoint.
-            on_event: progress events: "index", "plan", "resume", "section_start",
-                "section_done" (with the text so far and citation counts), "bibliography".
+            on_event: called with each `longweave.events` event: `Progress` (indexing),
+                `Notice` "indexed" (files, passages, skipped, seconds), `PlanReady`, `Resumed`,
+                `StepStarted`, `StepDone` (with the text so far; ``details``: citations held
+                and failed, sentences revised and dropped), `StepFailed`, `Notice` "bibliography".
 
         Raises:
             InputError: an empty instruction or corpus, a file that cannot be read, a bad
                 target, or a checkpoint that holds a different run under `run_id`.
             SectionFailed: a section could not be written; run again to resume.
         """
-        instruction = _check_instruction(instruction)
+        instruction = self._check_instruction(instruction)
         target = self._target(instruction, target_words)
         loaded = read_corpus(corpus)
-        started, trace = time.monotonic(), Trace()
-        async with open_checkpoint(self.checkpoint) as cp:
-            meta = {
-                "method": "report",
-                "instruction": instruction,
-                "target_words": target,
-                "corpus": loaded.fingerprint,
-                "retrieval": [str(self.embedder), self.chunk_tokens, self.top_k, self.passage_tokens],
-            }
-            cp.store.claim(run_id, meta, what="report run")
-            graph = self._builder.compile(checkpointer=cp.saver)
-            config = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
-            run = _Run(run_id, instruction, target, loaded, cp.store, trace, on_event)
-            snapshot = await graph.aget_state(config)
-            resumed = bool(snapshot.values)
-            if not (resumed and not snapshot.next):  # not finished before
-                if resumed and cp.store.get(run_id, "plan") is not None:
-                    plan_now = run.load_plan()
-                    run.emit("plan", sections=[s.to_dict() for s in plan_now], source=run.plan_source)
-                    run.emit(
-                        "resume", sections_done=len(run.written()), words_done=count_words(run.assemble())
-                    )
-                try:
-                    await graph.ainvoke(
-                        None if resumed else {"next": 0}, config, context=run, durability="sync"
-                    )
-                except SectionFailed as exc:
-                    raise SectionFailed(f"{exc}; {self._resume_hint()}") from exc
-            return self._result(run, cp.store, started, resumed)
+        meta = {
+            "instruction": instruction,
+            "target_words": target,
+            "corpus": loaded.fingerprint,
+            "retrieval": [str(self.embedder), self.chunk_tokens, self.top_k, self.passage_tokens],
+        }
+        return await self._execute(
+            run_id, meta, lambda store: _Run(run_id, instruction, target, loaded, store, Trace(), on_event)
+        )
 
-    def _result(self, run: _Run, store: TextStore, started: float, resumed: bool) -> ReportResult:
+    def _result(self, run: _Run, resumed: bool, started: float) -> ReportResult:
         plan = run.load_plan()
         stored = run.json("plan")
         body = run.assemble()
@@ -546,51 +433,8 @@ class Report(Pipeline):
         return f"the sections before it are checkpointed in {self.checkpoint}: run the same command again"
 
 
-def _interleave(*rankings: list) -> list:
-    """Ranked lists merged by rank (first of each, then second...), each passage once."""
-    out, seen = [], set()
-    for rank in range(max(map(len, rankings), default=0)):
-        for ranking in rankings:
-            if rank < len(ranking) and ranking[rank].start not in seen:
-                seen.add(ranking[rank].start)
-                out.append(ranking[rank])
-    return out
-
-
-def _paragraph_entries(corpus_map: CorpusMap, passage) -> list[dict]:
-    """A retrieved passage as one entry per paragraph it covers, so each cites its own ``¶N``."""
-    text = corpus_map.corpus.text
-    out = []
-    for n, (a, b) in enumerate(corpus_map.paragraphs(passage.source), 1):
-        start, end = max(a, passage.start), min(b, passage.end)
-        if start < end and text[start:end].strip():
-            out.append({"source": passage.source, "location": f"¶{n}", "start": start, "end": end,
-                        "text": text[start:end], "score": round(passage.score, 4)})  # fmt: skip
-    return out
-
-
-def _render(passages: list[dict]) -> str:
-    """Passages for a prompt, each after its citation: ``[source, ¶N] text``."""
-    return "\n\n".join(f"[{p['source']}, {p['location']}] {' '.join(p['text'].split())}" for p in passages)
-
-
-def strip_citations(text: str) -> str:
-    """`text` without its ``[source, location]`` citations (what word counts count)."""
-    return _CITATION.sub("", text)
-
-
-def _location_key(location: str) -> tuple:
-    return tuple(int(n) for n in re.findall(r"\d+", location)) or (0,)
-
-
 def _more(state: ReportState) -> str:
     return "retrieve" if state.get("next", 0) < state.get("total", 0) else "bibliography"
-
-
-def _check_instruction(instruction: object) -> str:
-    if not isinstance(instruction, str) or not instruction.strip():
-        raise InputError("the report instruction is empty; say what the report should cover.")
-    return instruction.strip()
 
 
 __all__ = ["Report", "ReportResult", "ReportState"]

@@ -25,27 +25,23 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import TypedDict
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from longweave.agents.answers import UNKNOWN
 from longweave.agents.extractor import DroppedQuote, Evidence, QuoteVerifier, extract_quotes
 from longweave.agents.reasoner import answer_from_passages, format_passages, reason_over_evidence
 from longweave.errors import BudgetError, ConfigError
+from longweave.events import EventHandler
 from longweave.llm import LLM, Trace
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
 from longweave.memory.passage_index import Passage, RAGIndex, reorder_passages, section_at
-from longweave.pipelines._reading import (
-    RUN_KEY,
-    Progress,
-    ReadingResult,
-    require_query,
-    run_context,
-)
+from longweave.pipelines._reading import ReadingResult, require_query
 from longweave.pipelines.base import Pipeline
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
@@ -63,6 +59,18 @@ class RTRState(TypedDict, total=False):
     evidence: list[dict]
     dropped: list[dict]
     answer: str
+
+
+@dataclass
+class _Run:
+    """What one run's nodes share (LangGraph runtime context)."""
+
+    context: str
+    segments: list[tuple[str, int]]
+    locate: Callable[[int], tuple[str, int]] | None
+    passages: list[Passage]
+    sections: list[Passage]  # where a quote's heading is looked up
+    trace: Trace
 
 
 class RetrieveThenReason(Pipeline):
@@ -137,7 +145,7 @@ class RetrieveThenReason(Pipeline):
         """START -> extract -> verify -> reason -> END; to "read" (the passages) when no quote
         survives or the reasoner does not know. Passages are chosen before the graph runs."""
         if self._graph is None:
-            g = StateGraph(RTRState)
+            g = StateGraph(RTRState, context_schema=_Run)
             g.add_node("extract", self._extract)
             g.add_node("verify", self._verify)
             g.add_node("reason", self._reason)
@@ -150,23 +158,23 @@ class RetrieveThenReason(Pipeline):
             self._graph = g.compile()
         return self._graph
 
-    async def _extract(self, state: RTRState, config: RunnableConfig) -> RTRState:
-        run = run_context(config)
+    async def _extract(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
+        run = runtime.context
         quotes = await extract_quotes(
             self.llm,
             self.prompt("extractor"),
-            context=run["context"],
+            context=run.context,
             query=state["query"],
             max_tokens=self.quote_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
+            trace=run.trace,
         )
         return {"quotes": quotes}
 
-    async def _verify(self, state: RTRState, config: RunnableConfig) -> RTRState:
-        run = run_context(config)
+    async def _verify(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
+        run = runtime.context
         verifier = QuoteVerifier(
-            run["segments"], threshold=self.threshold, locate=run["locate"], repair=self.repair
+            run.segments, threshold=self.threshold, locate=run.locate, repair=self.repair
         )
         kept, dropped = [], []
         for quote in state["quotes"]:
@@ -175,7 +183,7 @@ class RetrieveThenReason(Pipeline):
                 continue
             found = verifier.verify(own)
             (kept if isinstance(found, Evidence) else dropped).append(asdict(found))
-        if kept and all(_on_heading(e["start"], run["segments"]) for e in kept):
+        if kept and all(_on_heading(e["start"], run.segments) for e in kept):
             # Headings name what a section is about but state nothing: quoted alone (the 1.5B
             # model quoted the signatures of insort_left and insort_right and guessed between
             # them), they leave the reasoner to guess, so the reader answers from the passages.
@@ -186,32 +194,32 @@ class RetrieveThenReason(Pipeline):
         kept.sort(key=lambda e: e["start"])
         return {"evidence": kept, "dropped": dropped}
 
-    async def _reason(self, state: RTRState, config: RunnableConfig) -> RTRState:
-        run = run_context(config)
+    async def _reason(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
+        run = runtime.context
         answer = await reason_over_evidence(
             self.llm,
             self.prompt("reasoner"),
-            quotes=[_with_section(e, run["sections"]) for e in state["evidence"]],
+            quotes=[_with_section(e, run.sections) for e in state["evidence"]],
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
+            trace=run.trace,
         )
         return {"answer": answer}
 
-    async def _read(self, state: RTRState, config: RunnableConfig) -> RTRState:
+    async def _read(self, state: RTRState, runtime: Runtime[_Run]) -> RTRState:
         # No verified quote, or the reasoner did not know: reasoning over nothing invites
         # invention, so the reader answers from the source text the extractor saw, as RAG does.
-        run = run_context(config)
-        best = sorted(run["passages"], key=lambda p: p.rank)[: self.reread]
+        run = runtime.context
+        best = sorted(run.passages, key=lambda p: p.rank)[: self.reread]
         answer = await answer_from_passages(
             self.llm,
             self.prompt("reader"),
-            context=run["context"],
+            context=run.context,
             query=state["query"],
             max_tokens=self.answer_tokens,
             temperature=self.temperature,
-            trace=run["trace"],
+            trace=run.trace,
             reread=[p.shown for p in best],
         )
         return {"answer": answer}
@@ -225,9 +233,13 @@ class RetrieveThenReason(Pipeline):
         document: str | Document | Corpus | RAGIndex,
         query: str | None = None,
         *,
-        on_progress: Progress | None = None,
+        on_event: EventHandler | None = None,
     ) -> ReadingResult:
-        """Answer `query` about `document`, with ``result.evidence`` and ``result.dropped``."""
+        """Answer `query` about `document`, with ``result.evidence`` and ``result.dropped``.
+
+        `on_event` gets the indexing's `longweave.events.Progress` events ("cached", "index")
+        when the document does not fit the window.
+        """
         query = require_query(query, "RetrieveThenReason")
         started = time.monotonic()
         passages: list[Passage] = []
@@ -242,7 +254,7 @@ class RetrieveThenReason(Pipeline):
                     corpus,
                     embedder=self.embedder,
                     chunk_tokens=self.chunk_tokens,
-                    on_progress=on_progress,
+                    on_event=on_event,
                     index_cache=self.index_cache if self.index_cache is not None else False,
                 )
         log.info("RetrieveThenReason: %s", "the whole document fits" if index is None else
@@ -264,19 +276,13 @@ class RetrieveThenReason(Pipeline):
                     f"{self.top_k} passages of {index.chunk_tokens} tokens do not fit the "
                     f"{self.window}-token window with {self.quote_tokens} for quotes; lower top_k."
                 )
-        run = {
-            "context": context,
-            "segments": segments,
-            "locate": locate,
-            "passages": passages,
-            # Where a quote's heading is looked up: the passages shown, or the whole text.
-            "sections": [Passage(corpus.text, 0, len(corpus.text))] if index is None else passages,
-            "trace": Trace(),
-        }
-        state = await self.graph.ainvoke({"query": query}, {"configurable": {RUN_KEY: run}})
+        # Where a quote's heading is looked up: the passages shown, or the whole text.
+        sections = [Passage(corpus.text, 0, len(corpus.text))] if index is None else passages
+        run = _Run(context, segments, locate, passages, sections, Trace())
+        state = await self.graph.ainvoke({"query": query}, context=run)
         return ReadingResult(
-            trace=run["trace"],
-            usage=run["trace"].usage(),
+            trace=run.trace,
+            usage=run.trace.usage(),
             seconds=time.monotonic() - started,
             answer=state["answer"],
             method="rtr",

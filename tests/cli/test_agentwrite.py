@@ -181,6 +181,7 @@ def test_terminal_display_shows_the_plan_table_progress_and_summary(tmp_path, mo
 
     from rich.console import Console
 
+    from longweave.events import PlanReady, StepDone, StepStarted
     from longweave.llm import Trace, Usage
     from longweave.pipelines.agentwrite import WriteResult
 
@@ -192,11 +193,11 @@ def test_terminal_display_shows_the_plan_table_progress_and_summary(tmp_path, mo
         {"title": "Dawn", "point": "light", "words": 300},
         {"title": "Dusk", "point": "dark", "words": 200},
     ]
-    display({"event": "plan", "sections": plan, "source": "model"})
-    display({"event": "plan", "sections": plan, "source": "model"})  # repeated on resume: shown once
-    display({"event": "section_start", "index": 0, "title": "Dawn", "words": 299})
-    display({"event": "section_done", "index": 0, "title": "Dawn", "words": 301, "budget": 299, "calls": 2,
-             "completion_tokens": 400, "seconds": 10.0, "text": "## Dawn\n\nfirst"})  # fmt: skip
+    display(PlanReady(plan, "model"))
+    display(PlanReady(plan, "model"))  # repeated on resume: shown once
+    display(StepStarted(0, "Dawn", words=299))
+    display(StepDone(0, "Dawn", words=301, budget=299, calls=2, completion_tokens=400, seconds=10.0,
+                     text="## Dawn\n\nfirst"))  # fmt: skip
     assert out.read_text() == "## Dawn\n\nfirst\n"  # written as soon as the section is done
     display.close()
     usage = Usage()

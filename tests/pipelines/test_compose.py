@@ -253,3 +253,50 @@ def test_pipeline_as_node_method_is_the_same_node():
     llm = ScriptedLLM(rules=[(r"<source>", "notes"), (r"<notes>", "42")])
     node = ChainOfAgents(llm).as_node(outputs={"reply": "answer"})
     assert asyncio.run(node({"document": "Text. " * 50, "query": "What?"}, {})) == {"reply": "42"}
+
+
+def test_a_pipelines_events_reach_the_graph_stream_and_the_nodes_on_event():
+    from longweave.events import Progress
+
+    class S(TypedDict, total=False):
+        document: str
+        query: str
+        answer: str
+
+    llm = ScriptedLLM(rules=[(r"<source>", "notes"), (r"<notes>", "42")])
+    seen = []
+    g = StateGraph(S)
+    g.add_node("read", as_node(ChainOfAgents(llm, chunk_tokens=100), on_event=seen.append))
+    g.add_edge(START, "read")
+    graph = g.compile()
+
+    async def stream():
+        return [
+            c
+            async for c in graph.astream({"document": "Text. " * 300, "query": "What?"}, stream_mode="custom")
+        ]
+
+    chunks = asyncio.run(stream())
+    assert [c["event"] for c in chunks] == seen and {c["node"] for c in chunks} == {"read"}
+    assert all(isinstance(e, Progress) for e in seen) and seen[-1].stage == "manager"
+    assert [e.done for e in seen if e.stage == "worker"] == list(range(1, len(seen)))
+
+
+def test_one_pipeline_runs_twice_at_once_each_run_with_its_own_events():
+    from longweave import AgentWrite
+    from longweave.events import StepDone
+
+    llm = ScriptedLLM(rules=[(r"Write about (\d+) words", lambda m, _: "word " * int(m[1]))])
+    writer = AgentWrite(llm)
+    first, second = [], []
+
+    async def both():
+        return await asyncio.gather(
+            writer.arun("Write a 100-word note.", run_id="a", on_event=first.append),
+            writer.arun("Write a 200-word note.", run_id="b", on_event=second.append),
+        )
+
+    a, b = asyncio.run(both())
+    assert (a.words, b.words) == (100, 200)
+    assert [e.words for e in first if isinstance(e, StepDone)] == [100]
+    assert [e.words for e in second if isinstance(e, StepDone)] == [200]

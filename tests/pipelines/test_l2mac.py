@@ -12,6 +12,7 @@ import pytest
 
 from longweave.agents.sandbox import SandboxLimits, run_pytest
 from longweave.errors import BudgetError, InputError, RequestRejected
+from longweave.events import StepDone
 from longweave.llm import ScriptedLLM
 from longweave.pipelines.l2mac import L2MAC, parse_registry
 
@@ -56,7 +57,7 @@ def test_builds_a_package_whose_tests_pass_in_the_sandbox(tmp_path):
     llm = ScriptedLLM(code_agent)
     events = []
     result = L2MAC(llm, workdir=tmp_path / "out").run(
-        "Build a calculator package", on_event=lambda k, d: events.append(k)
+        "Build a calculator package", on_event=lambda e: events.append(e.kind)
     )
     assert result.registry == ["Write the calc package with add and mul.", "Write pytest tests for calc.ops."]
     assert result.files["calc/ops.py"] == OPS_FIXED
@@ -269,7 +270,7 @@ def test_instruct_model_plan_with_code_and_prose_replies_build_the_package(tmp_p
     llm = ScriptedLLM(instruct_model)
     events = []
     result = L2MAC(llm, workdir=tmp_path).run(
-        "textstats with word_count", on_event=lambda k, d: events.append((k, d))
+        "textstats with word_count", on_event=lambda e: events.append((e.kind, e.to_dict()))
     )
     assert [r.split("\n", 1)[0] for r in result.registry] == [
         "Create the file `textstats/core.py` with the following code:",
@@ -296,9 +297,12 @@ def test_a_step_that_writes_nothing_is_asked_again_then_fails(tmp_path):
     llm = ScriptedLLM(lambda messages: "I have created the file as asked.\nACTION: complete\nsummary: done")
     events = []
     pipe = L2MAC(llm, workdir=tmp_path)
-    result = pipe.run(
-        "t", registry=["Write hello.py that prints hello"], on_event=lambda k, d: events.append((k, d))
-    )
+
+    def on_event(e):  # a step's data: index, ok, reason and the details
+        events.append((e.kind, {"index": e.index, "ok": e.ok, "reason": e.reason, **e.details}
+                       if isinstance(e, StepDone) else {}))  # fmt: skip
+
+    result = pipe.run("t", registry=["Write hello.py that prints hello"], on_event=on_event)
     assert len(llm.calls) == 3  # the step, then the 2 re-asks
     assert all("no file in the store changed" in p and "ACTION: complete" in p for p in llm.prompts[1:])
     assert result.failed_steps == [1] and result.failures == ["1: no file changed"]

@@ -65,7 +65,8 @@ def test_a_copied_stub_is_not_done_and_the_fix_request_shows_it_until_it_is_rewr
     llm = ScriptedLLM(roman_model)
     events = []
     result = L2MAC(llm, workdir=tmp_path).run(
-        "A module roman.py with to_roman(n), plus pytest tests", on_event=lambda k, d: events.append((k, d))
+        "A module roman.py with to_roman(n), plus pytest tests",
+        on_event=lambda e: events.append((e.kind, e.to_dict())),
     )
     assert result.files["roman.py"] == ROMAN and result.ok and result.test_report.tests_run
     assert run_pytest(tmp_path, SandboxLimits(timeout=60)).ok
@@ -99,7 +100,8 @@ def test_tests_asked_for_and_never_written_are_added_by_the_control_unit(tmp_pat
     llm = ScriptedLLM(textstats_model)
     events = []
     result = L2MAC(llm, workdir=tmp_path).run(
-        "A package textstats with word_count, plus pytest tests", on_event=lambda k, d: events.append((k, d))
+        "A package textstats with word_count, plus pytest tests",
+        on_event=lambda e: events.append((e.kind, e.to_dict())),
     )
     assert result.repairs == 1 and result.ok
     assert result.registry[-1].startswith("Repair: write pytest tests in test_textstats.py")
@@ -189,7 +191,7 @@ def test_a_step_that_rewrites_its_existing_file_unchanged_has_written_it(tmp_pat
     events = []
     registry = ["Write a.py with A = 1", "Write a.py again"]
     result = L2MAC(ScriptedLLM(agent), workdir=tmp_path).run(
-        "t", registry=registry, on_event=lambda k, d: events.append((k, d))
+        "t", registry=registry, on_event=lambda e: events.append((e.kind, e.to_dict()))
     )
     assert result.ok and result.turns == 2
     done = [d for k, d in events if k == "step_done"]
@@ -210,7 +212,7 @@ def test_a_repair_fixes_what_a_step_left_failing_and_the_step_is_repaired_not_fa
     result = pipe.run(
         "a.py, tested",
         registry=["Write a.py with one()", "Write test_a.py"],
-        on_event=lambda k, d: events.append(k),
+        on_event=lambda e: events.append(e.kind),
     )
     assert result.repairs == 1 and result.registry[-1].startswith("Repair: fix the code")
     assert result.ok and result.repaired == [2] and result.failed_steps == [] and result.failures == []

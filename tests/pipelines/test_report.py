@@ -8,6 +8,7 @@ from longweave.agents.writer import LengthPolicy, SectionFailed
 from longweave.errors import ConfigError, InputError
 from longweave.eval.report_tasks import citation_precision, fact_coverage, make_report_corpus
 from longweave.eval.rule_reporter import rule_reporter
+from longweave.events import Resumed, StepDone
 from longweave.llm import ScriptedLLM
 from longweave.pipelines.report import Report, strip_citations
 from longweave.text import count_words
@@ -141,7 +142,7 @@ def test_report_resumes_from_its_checkpoint_without_rewriting_done_sections(tmp_
     events = []
     with pytest.raises(SectionFailed, match="run the same command again"):
         Report(llm, checkpoint=db).run(task.corpus, "Write a 2000-word survey.", on_event=events.append)
-    assert [e["index"] for e in events if e["event"] == "section_done"] == [0, 1]
+    assert [e.index for e in events if isinstance(e, StepDone)] == [0, 1]
 
     broken["on"] = False
     llm2 = ScriptedLLM(flaky)
@@ -152,7 +153,7 @@ def test_report_resumes_from_its_checkpoint_without_rewriting_done_sections(tmp_
     assert result.resumed and len(result.sections) == len(result.plan) >= 3
     assert not any("Break down" in p for p in llm2.prompts)  # planned once
     assert not any(re.search(r"Now write section [12] of", p) for p in llm2.prompts)  # not rewritten
-    assert next(e for e in events2 if e["event"] == "resume")["sections_done"] == 2
+    assert next(e for e in events2 if isinstance(e, Resumed)).sections_done == 2
     assert citation_precision(result.text, task.corpus)[0] == 1.0
 
     again = Report(rule_reporter(), checkpoint=db).run(task.corpus, "Write a 2000-word survey.")
