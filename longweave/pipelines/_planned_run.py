@@ -32,7 +32,8 @@ from longweave.errors import CheckpointError, InputError
 from longweave.events import EventHandler, PlanReady, Resumed, StepFailed, StepStarted
 from longweave.llm import Trace
 from longweave.pipelines.base import Pipeline, Result, event_fields
-from longweave.pipelines.checkpoint import TextStore, open_checkpoint
+from longweave.pipelines.checkpoint import open_checkpoint
+from longweave.pipelines.text_store import TextStore
 from longweave.text import count_words
 
 log = logging.getLogger(__name__)

@@ -66,8 +66,8 @@ from longweave.events import EventHandler, StepDone
 from longweave.llm import LLM, Trace
 from longweave.pipelines._planned_run import PlannedPipeline, PlannedRun, plan_record
 from longweave.pipelines.base import Result
-from longweave.pipelines.checkpoint import TextStore
 from longweave.pipelines.compose import NodeIO
+from longweave.pipelines.text_store import TextStore
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 

@@ -59,7 +59,8 @@ from longweave.pipelines.batch_items import (
     write_records,
 )
 from longweave.pipelines.batch_worker import LEASE_SECONDS, Worker
-from longweave.pipelines.checkpoint import CheckpointTarget, TextStore, open_checkpoint
+from longweave.pipelines.checkpoint import CheckpointTarget, open_checkpoint
+from longweave.pipelines.text_store import TextStore
 
 
 @dataclass

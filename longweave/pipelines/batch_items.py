@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from longweave.errors import InputError
-from longweave.pipelines.checkpoint import TextStore
+from longweave.pipelines.text_store import TextStore
 
 BATCH_ID = "batch"
 Inputs = str | Path | Iterable[dict]

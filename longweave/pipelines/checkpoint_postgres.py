@@ -23,7 +23,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from longweave.errors import ConfigError
-from longweave.pipelines.checkpoint import _SCHEMA, Checkpoint, TextStore, _redact
+from longweave.pipelines.checkpoint import Checkpoint, _redact
+from longweave.pipelines.text_store import _SCHEMA, TextStore
 
 _INSTALL = 'checkpoints in Postgres need the postgres extra: pip install "longweave[postgres]"'
 # One key for every longweave schema set-up, so two workers starting at once do not race on

@@ -54,7 +54,7 @@ from longweave.events import EventHandler, PlanReady, StepDone, StepFailed, Step
 from longweave.llm import LLM, Trace
 from longweave.pipelines._planned_run import PlannedPipeline, RunContext
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
-from longweave.pipelines.checkpoint import TextStore
+from longweave.pipelines.text_store import TextStore
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 

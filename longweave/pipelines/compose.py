@@ -53,7 +53,7 @@ from langgraph.config import get_stream_writer
 
 from longweave.errors import ConfigError
 from longweave.events import Event, EventHandler
-from longweave.pipelines.checkpoint import fingerprint
+from longweave.pipelines.text_store import fingerprint
 
 if TYPE_CHECKING:  # base.py imports this module: `Pipeline.as_node` is `as_node`
     from longweave.pipelines.base import Pipeline, Result

@@ -74,8 +74,8 @@ from longweave.pipelines._report_sources import (
     select_passages,
     strip_citations,
 )
-from longweave.pipelines.checkpoint import TextStore
 from longweave.pipelines.compose import NodeIO
+from longweave.pipelines.text_store import TextStore
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 

@@ -9,7 +9,7 @@ from longweave import RAG, AgentWrite, ScriptedLLM
 from longweave.errors import InputError
 from longweave.pipelines.batch import run_many
 from longweave.pipelines.batch_items import check_items
-from longweave.pipelines.checkpoint import TextStore
+from longweave.pipelines.text_store import TextStore
 from tests.pipelines.scripted_writers import exact_llm
 
 

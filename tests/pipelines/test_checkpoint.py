@@ -5,7 +5,8 @@ from langgraph.graph import END, START, StateGraph
 from typing_extensions import TypedDict
 
 from longweave.errors import CheckpointError, ConfigError, InputError
-from longweave.pipelines.checkpoint import TextStore, fingerprint, open_checkpoint
+from longweave.pipelines.checkpoint import open_checkpoint
+from longweave.pipelines.text_store import TextStore, fingerprint
 
 
 def test_text_store_round_trip_and_keys_in_write_order(tmp_path):
