@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,13 +39,17 @@ from longweave.text import count_words
 log = logging.getLogger(__name__)
 
 
+@dataclass(kw_only=True)
 class RunContext:
-    """Mixin for a run context with ``run_id``, ``store``, ``trace`` and ``on_event``."""
+    """What every plan-then-write run's nodes share: its id and instruction, the text store, the
+    trace and the caller's event handler. Each pipeline's run context adds its own fields
+    (keyword-only, so the shared ones are declared once)."""
 
     run_id: str
+    instruction: str
     store: TextStore
-    trace: Trace
-    on_event: EventHandler | None
+    trace: Trace = field(default_factory=Trace)
+    on_event: EventHandler | None = None
 
     def emit(self, event) -> None:
         """Send a progress event to the caller's handler, if any (and log it at info)."""
@@ -79,16 +83,17 @@ class RunContext:
         raise NotImplementedError
 
 
+@dataclass(kw_only=True)
 class PlannedRun(RunContext):
-    """Mixin for the context of a run whose plan is a list of `Section`s (``plan``, ``plan_source``).
+    """The context of a run whose plan is a list of `Section`s (``plan``, ``plan_source``).
 
     A plan stored with ``"single": true`` is one piece written in one call; one stored with
     ``"headings": false`` is a short piece planned as paragraphs. Both are assembled without
     section headings (an email or a toast has none).
     """
 
-    plan: list[Section]
-    plan_source: str
+    plan: list[Section] = field(default_factory=list)
+    plan_source: str = ""
     single: bool = False
     headings: bool = True
 
@@ -168,11 +173,13 @@ class PlannedPipeline(Pipeline):
     - ``method`` (stored with the run), ``claim_what`` (named when a checkpoint holds another
       run), ``start`` (the graph's input for a new run), ``empty_instruction`` (the message
       for an empty instruction);
+    - ``run_type``, its run context (a `RunContext` dataclass);
     - `_make_plan` (the plan record to store), `_resume_hint` and `_result`;
-    - its ``arun``, which checks the inputs and calls `_execute` with a factory of the run context.
+    - its ``arun``, which checks the inputs and calls `_execute` with the run's own fields.
     """
 
     method: ClassVar[str]
+    run_type: ClassVar[type[RunContext]]
     claim_what: ClassVar[str] = "writing run"
     start: ClassVar[dict] = {"next": 0}
     empty_instruction: ClassVar[str] = "the instruction is empty; say what to write."
@@ -192,14 +199,17 @@ class PlannedPipeline(Pipeline):
     def _run_config(self, run_id: str) -> dict:
         return {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
 
-    async def _execute(self, run_id: str, meta: dict, new_run: Callable[[TextStore], RunContext]) -> Result:
-        """Run (or resume, or read back) run `run_id` defined by `meta`; see the class."""
+    async def _execute(self, run_id: str, meta: dict, on_event: EventHandler | None, **fields: Any) -> Result:
+        """Run (or resume, or read back) run `run_id` defined by `meta` (its ``instruction``
+        among them); `fields` are the run context's own (``run_type``); see the class."""
         started = time.monotonic()
         async with open_checkpoint(self.checkpoint) as cp:
             cp.store.claim(run_id, {"method": self.method, **meta}, what=self.claim_what)
             graph = self._builder.compile(checkpointer=cp.saver)
             config = self._run_config(run_id)
-            run = new_run(cp.store)
+            run = self.run_type(
+                run_id=run_id, instruction=meta["instruction"], store=cp.store, on_event=on_event, **fields
+            )
             snapshot = await graph.aget_state(config)
             resumed = bool(snapshot.values)
             if not resumed or snapshot.next:  # else finished before: the result is read back

@@ -67,7 +67,6 @@ from longweave.llm import LLM, Trace
 from longweave.pipelines._planned_run import PlannedPipeline, PlannedRun, plan_record
 from longweave.pipelines.base import Result
 from longweave.pipelines.compose import NodeIO
-from longweave.pipelines.text_store import TextStore
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -106,19 +105,12 @@ class WriteResult(Result):
     resumed: bool = False
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Run(PlannedRun):
     """What one run's nodes share (passed as LangGraph runtime context, never checkpointed)."""
 
-    run_id: str
-    instruction: str
     target_words: int | None
     user_plan: list[Section] | None
-    store: TextStore
-    trace: Trace
-    on_event: EventHandler | None = None
-    plan: list[Section] = field(default_factory=list)
-    plan_source: str = ""
 
 
 class AgentWrite(PlannedPipeline):
@@ -235,6 +227,7 @@ class AgentWrite(PlannedPipeline):
     # -- the graph -----------------------------------------------------------------------
 
     method = "agentwrite"
+    run_type = _Run
     start = {"next": 0, "words": 0}
     empty_instruction = (
         "the writing instruction is empty; say what to write, e.g. 'Write a 2000-word story ...'."
@@ -395,11 +388,7 @@ class AgentWrite(PlannedPipeline):
             "target_words": target_words,
             "plan": [s.to_dict() for s in sections] if sections else None,
         }
-        return await self._execute(
-            run_id,
-            meta,
-            lambda store: _Run(run_id, instruction, target_words, sections, store, Trace(), on_event),
-        )
+        return await self._execute(run_id, meta, on_event, target_words=target_words, user_plan=sections)
 
     def _result(self, run: _Run, resumed: bool, started: float) -> WriteResult:
         text = run.assemble()

@@ -54,7 +54,6 @@ from longweave.events import EventHandler, PlanReady, StepDone, StepFailed, Step
 from longweave.llm import LLM, Trace
 from longweave.pipelines._planned_run import PlannedPipeline, RunContext
 from longweave.pipelines.agentwrite import AgentWrite, WriteResult
-from longweave.pipelines.text_store import TextStore
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -87,17 +86,12 @@ class CogResult(WriteResult):
     graph_waves: list[list[int]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Run(RunContext):
     """What one run's nodes share (LangGraph runtime context, never checkpointed)."""
 
-    run_id: str
-    instruction: str
     target_words: int | None
     user_units: list[Unit] | None
-    store: TextStore
-    trace: Trace
-    on_event: EventHandler | None = None
     plan: CogPlan | None = None
 
     def load_plan(self) -> CogPlan:
@@ -215,6 +209,7 @@ class CogWriter(PlannedPipeline):
     # -- the graph -----------------------------------------------------------------------
 
     method = "cogwriter"
+    run_type = _Run
     start = {"ready": []}
     empty_instruction = "the writing instruction is empty; say what to write, e.g. 'A diary of 52 weeks ...'."
 
@@ -380,11 +375,7 @@ class CogWriter(PlannedPipeline):
             "target_words": target_words,
             "plan": [u.to_dict() for u in user_units] if user_units else None,
         }
-        return await self._execute(
-            run_id,
-            meta,
-            lambda store: _Run(run_id, instruction, target_words, user_units, store, Trace(), on_event),
-        )
+        return await self._execute(run_id, meta, on_event, target_words=target_words, user_units=user_units)
 
     def _run_config(self, run_id: str) -> dict:
         return {**super()._run_config(run_id), "max_concurrency": self.concurrency}

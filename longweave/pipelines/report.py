@@ -45,7 +45,7 @@ bibliography (it is built from the checked citations), and parallel section writ
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
@@ -54,14 +54,14 @@ from langgraph.runtime import Runtime
 
 from longweave.agents.citation_checker import CitationChecker
 from longweave.agents.citations import Citation, CitationRules, CorpusMap
-from longweave.agents.plan import MAX_SECTION_WORDS, Section, check_target, render_plan
+from longweave.agents.plan import MAX_SECTION_WORDS, check_target, render_plan
 from longweave.agents.plan import target_from_instruction as _stated_target
 from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.report_planner import DEFAULT_REPORT_WORDS, ReportPlanner
 from longweave.agents.writer import LengthPolicy, Writer, text_tail
 from longweave.errors import ConfigError
 from longweave.events import EventHandler, Notice, StepDone
-from longweave.llm import LLM, Trace
+from longweave.llm import LLM
 from longweave.memory.embedders import Embedder
 from longweave.memory.index_cache import IndexCacheOption, open_index_cache
 from longweave.memory.passage_index import RAGIndex
@@ -75,7 +75,6 @@ from longweave.pipelines._report_sources import (
     strip_citations,
 )
 from longweave.pipelines.compose import NodeIO
-from longweave.pipelines.text_store import TextStore
 from longweave.prompts import PromptOverride
 from longweave.text import count_words
 
@@ -93,21 +92,14 @@ class ReportState(TypedDict, total=False):
     citations: int
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Run(PlannedRun):
     """What one run's nodes share (LangGraph runtime context, never checkpointed)."""
 
-    run_id: str
-    instruction: str
     target_words: int
     loaded: LoadedCorpus
-    store: TextStore
-    trace: Trace
-    on_event: EventHandler | None = None
     index: RAGIndex | None = None
     corpus_map: CorpusMap | None = None
-    plan: list[Section] = field(default_factory=list)
-    plan_source: str = ""
 
 
 class Report(PlannedPipeline):
@@ -198,6 +190,7 @@ class Report(PlannedPipeline):
     # -- the graph -----------------------------------------------------------------------
 
     method = "report"
+    run_type = _Run
     claim_what = "report run"
     empty_instruction = "the report instruction is empty; say what the report should cover."
 
@@ -393,9 +386,7 @@ class Report(PlannedPipeline):
             "corpus": loaded.fingerprint,
             "retrieval": [str(self.embedder), self.chunk_tokens, self.top_k, self.passage_tokens],
         }
-        return await self._execute(
-            run_id, meta, lambda store: _Run(run_id, instruction, target, loaded, store, Trace(), on_event)
-        )
+        return await self._execute(run_id, meta, on_event, target_words=target, loaded=loaded)
 
     def _result(self, run: _Run, resumed: bool, started: float) -> ReportResult:
         plan = run.load_plan()

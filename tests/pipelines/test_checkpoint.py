@@ -88,11 +88,11 @@ async def test_open_checkpoint_in_memory_and_bad_paths(tmp_path):
 
 
 def test_a_run_whose_stored_plan_is_gone_raises_a_checkpoint_error():
-    from longweave.llm import Trace
     from longweave.pipelines.agentwrite import _Run as WriteRun
     from longweave.pipelines.cogwriter import _Run as CogRun
 
     store = TextStore()
-    for run in (WriteRun("r", "x", 100, None, store, Trace()), CogRun("r", "x", 100, None, store, Trace())):
+    shared = {"run_id": "r", "instruction": "x", "target_words": 100, "store": store}
+    for run in (WriteRun(**shared, user_plan=None), CogRun(**shared, user_units=None)):
         with pytest.raises(CheckpointError, match="no plan stored.*start over"):
             run.load_plan()
