@@ -7,8 +7,9 @@ of one section, with a few hooks a pipeline fills in. Their text stays out of th
 (so checkpoints stay small): the plan is stored under ``"plan"`` and section i under
 ``"section/{i}"`` in the checkpoint's `TextStore`, keyed by the run id. A run's context
 object, passed as LangGraph runtime context (``context_schema``), holds what one run's nodes
-share; `RunContext` and `PlannedRun` are mixed into it to read the store back, send events
-and assemble the Markdown text. Nothing of a run is kept on the pipeline.
+share; `RunContext` and `PlannedRun` are its bases (keyword-only dataclasses holding the
+shared fields) and read the store back, send events and assemble the Markdown text. Nothing
+of a run is kept on the pipeline.
 
 Deliberately not here: what each pipeline stores besides plan and sections, and its graph.
 """
