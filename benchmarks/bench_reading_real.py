@@ -135,15 +135,16 @@ def shown_text(method: str, result) -> str:
 
 def index_for(corpus, embedder: str, cache: Path | None) -> tuple[RAGIndex, float]:
     started = time.monotonic()
+    emb = load_embedder(embedder)  # loaded once, for the cache key and the index
     if cache is not None:
         # The library's passage settings (its format version among them) are in the key, so a
         # change to chunking or embedding never reads an index built the old way.
-        settings = passage_settings(load_embedder(embedder), 256, get_tokenizer())
+        settings = passage_settings(emb, 256, get_tokenizer())
         key = hashlib.sha1(f"{settings}\x00{corpus.text}".encode()).hexdigest()[:16]
         folder = cache / key
         if (folder / "rag.json").exists():
-            return RAGIndex.load(folder), time.monotonic() - started
-    index = RAGIndex.build(corpus, embedder=embedder)
+            return RAGIndex.load(folder, embedder=emb), time.monotonic() - started
+    index = RAGIndex.build(corpus, embedder=emb)
     if cache is not None:
         index.save(folder)
     return index, time.monotonic() - started

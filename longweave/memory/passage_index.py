@@ -164,6 +164,7 @@ class RAGIndex:
         tok = tokenizer or get_tokenizer()
         sources = corpus.sources or [Source("", 0, len(corpus.text))]
         texts = [corpus.text[s.start : s.end] for s in sources]
+        headings = [Headings(t) for t in texts]  # parsed once: embedding and passages both use them
         cache = open_index_cache(index_cache)
         settings = passage_settings(emb, chunk_tokens, tok)
         files = cache.load(texts, settings, emb.dim or None) if cache is not None else [None] * len(texts)
@@ -173,7 +174,7 @@ class RAGIndex:
         log.info("index: %d passages from %d file(s), %d from the cache", total, len(texts), done)
         if on_event and done:
             on_event(Progress("cached", done, total))
-        for finished, embedded in _embed(emb, texts, missing):
+        for finished, embedded in _embed(emb, texts, headings, missing):
             for i, entry in finished.items():
                 files[i] = entry
             if cache is not None and finished:
@@ -182,16 +183,15 @@ class RAGIndex:
             if on_event:
                 on_event(Progress("index", done, total))
         passages, index = [], None
-        for src, text, entry in zip(sources, texts, files, strict=True):
+        for src, text, heads, entry in zip(sources, texts, headings, files, strict=True):
             if entry is None:  # a file of blanks only: no passages
                 continue
             if index is None:
                 index = VectorIndex(entry.vectors.shape[1])
             index.add(entry.vectors, ids=np.arange(len(passages), len(passages) + len(entry.spans)))
-            headings = Headings(text)
             passages.extend(
                 Passage(
-                    text[a:b], src.start + a, src.start + b, src.name, heading=headings.label(a, before=True)
+                    text[a:b], src.start + a, src.start + b, src.name, heading=heads.label(a, before=True)
                 )
                 for a, b in entry.spans.tolist()
             )
@@ -259,7 +259,7 @@ def _spans(text: str, chunk_tokens: int, tokenizer: Tokenizer) -> np.ndarray:
 
 
 def _embed(
-    embedder: Embedder, texts: list[str], spans: dict[int, np.ndarray]
+    embedder: Embedder, texts: list[str], headings: list[Headings], spans: dict[int, np.ndarray]
 ) -> Iterator[tuple[dict[int, CachedFile], int]]:
     """Embed the passages of the files in `spans`, `_EMBED_BATCH` at a time across files.
 
@@ -270,7 +270,6 @@ def _embed(
     that is interrupted keeps what it finished) and how many passages it embedded.
     """
     items = [(i, int(a), int(b)) for i, s in spans.items() for a, b in s]
-    headings = {i: Headings(texts[i]) for i in spans}
     rows: dict[int, list[np.ndarray]] = {i: [] for i, s in spans.items() if len(s)}
     for n in range(0, len(items), _EMBED_BATCH):
         batch = items[n : n + _EMBED_BATCH]

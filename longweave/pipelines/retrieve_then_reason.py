@@ -187,9 +187,7 @@ class RetrieveThenReason(Pipeline):
             # Headings name what a section is about but state nothing: quoted alone (the 1.5B
             # model quoted the signatures of insort_left and insort_right and guessed between
             # them), they leave the reasoner to guess, so the reader answers from the passages.
-            dropped += [
-                {"quote": e["quote"], "reason": "only headings quoted", "score": e["score"]} for e in kept
-            ]
+            dropped += [asdict(DroppedQuote(e["quote"], "only headings quoted", e["score"])) for e in kept]
             kept = []
         kept.sort(key=lambda e: e["start"])
         return {"evidence": kept, "dropped": dropped}

@@ -134,7 +134,7 @@ class _MarkdownOfHTML(HTMLParser):
 
 
 def _drop_empty_fences(lines: list[str]) -> list[str]:
-    """Remove fences around nothing and the blank line inside a fence's edges."""
+    """Remove fences around nothing (a ``<pre>`` with no text)."""
     out: list[str] = []
     for line in lines:
         if line == "```" and out and out[-1] == "```":

@@ -31,6 +31,19 @@ DOC = (
 QUESTION = "Which filetools function deletes an entire directory tree?"
 
 
+def retrieving_rtr(respond) -> RetrieveThenReason:
+    """RetrieveThenReason with a window too small for DOC whole, so it reads 3 retrieved passages."""
+    return RetrieveThenReason(
+        ScriptedLLM(respond),
+        embedder=HashingEmbedder(256),
+        chunk_tokens=64,
+        index_cache=False,
+        top_k=3,
+        window=600,
+        quote_tokens=64,
+    )
+
+
 def section_reader() -> ScriptedLLM:
     """Answers with the function named in the section line of the passage that holds the fact,
     as a reader must when the passage's own words do not name it; "unknown" otherwise."""
@@ -75,16 +88,7 @@ def test_rtr_shows_the_reasoner_where_each_quote_was_found():
         line = re.search(r"\(Section: [^\n]*prune[^\n]*\)", text)
         return f"> {line[0]}\n> Delete an entire directory tree, and every file in it." if line else "> NONE"
 
-    rtr = RetrieveThenReason(
-        ScriptedLLM(respond),
-        embedder=HashingEmbedder(256),
-        chunk_tokens=64,
-        index_cache=False,
-        top_k=3,
-        window=600,
-        quote_tokens=64,
-    )
-    result = rtr.run(DOC, QUESTION)
+    result = retrieving_rtr(respond).run(DOC, QUESTION)
     assert [e.text for e in result.evidence] == ["Delete an entire directory tree, and every file in it."]
     assert result.answer == "filetools.prune" and not result.trace.by_role("reader")
 
@@ -129,15 +133,6 @@ def test_rtr_reads_the_passages_when_only_headings_were_quoted():
             return "> filetools.prune(path)\n> filetools.touch(path)"
         return section_reader().complete_sync(text).text
 
-    rtr = RetrieveThenReason(
-        ScriptedLLM(respond),
-        embedder=HashingEmbedder(256),
-        chunk_tokens=64,
-        index_cache=False,
-        top_k=3,
-        window=600,
-        quote_tokens=64,
-    )
-    result = rtr.run(DOC, QUESTION)
+    result = retrieving_rtr(respond).run(DOC, QUESTION)
     assert not result.evidence and {d.reason for d in result.dropped} == {"only headings quoted"}
     assert result.answer == "filetools.prune" and result.trace.by_role("reader")
