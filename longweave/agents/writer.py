@@ -70,9 +70,20 @@ _PLAN_LINE = re.compile(
 )
 _PROMPT_TALK = re.compile(
     r"\b(?:section|part)\s+\d+\s+of\s+\d+\b|\b\d[\d,]*\s+more\s+words\b|\bword\s+(?:count|budget)\b|"
-    r"\bwriting\s+(?:instruction|plan)\b|\bwhat\s+is\s+(?:already\s+)?written\s+so\s+far\b",
+    r"\bwriting\s+(?:instruction|plan)\b|\bwhat\s+is\s+(?:already\s+)?written\s+so\s+far\b|"
+    r"\bsections?\s+(?:already\s+)?written\b|\bnothing\s+is\s+written\s+yet\b|"
+    r"\bprevious\s+section\s+ends\s+with\b|\bthis\s+section\s+(?:is|will\s+be)\s+the\s+\w+\s+(?:one\s+)?of\b",
     re.I,
 )
+# The words the pipelines frame a step's context with: part of every prompt, so a reply that
+# copies them is an echo like one that copies the templates (`prompt_ngrams` includes them).
+NOTHING_WRITTEN = "Nothing is written yet: this is the first section."
+SUMMARY_SO_FAR = "Summary of what is written so far:"
+PREVIOUS_ENDS = "The previous section ends with:"
+ALREADY_WRITTEN = "Already written text:"
+SECTIONS_DONE = "Sections already written:"
+CONTEXT_FRAMES = (NOTHING_WRITTEN, SUMMARY_SO_FAR, PREVIOUS_ENDS, ALREADY_WRITTEN, SECTIONS_DONE)
+SHORT_ECHO = 3  # a whole sentence of 3-5 words that is a run of our prompts' fixed text is one too
 # A passage list copied from a prompt: "[file.txt, ¶2] text" entries and their tags.
 _COPIED_ENTRY = re.compile(r"^[ \t]*(?:\[[^\]\n]{1,160}\][ \t]+\S[^\n]*|</?passages>[ \t]*)$", re.M)
 ECHO_NGRAM = 6  # a run of this many words of our prompts' fixed text in a reply is an echo
@@ -171,6 +182,7 @@ class Writer:
         trace: Trace | None = None,
         seen: str = "",
         headings: bool = False,
+        titles: tuple[str, ...] = (),
     ) -> Written:
         """Write a section of about `words` words.
 
@@ -183,6 +195,8 @@ class Writer:
             headings: keep Markdown headings in the text (a whole piece written in one call
                 may have its own); a section of a longer piece gets its heading from the
                 pipeline, and any the model writes are dropped.
+            titles: the plan's section titles; a reply's line that is only one of them, or
+                opens with one and a colon, loses it (see `clean`).
 
         Raises:
             SectionFailed: every attempt came back empty or error-like.
@@ -217,7 +231,11 @@ class Writer:
                 seed=calls,
             )
             calls += 1
-            piece = clean(reply.text, seen=f"{seen}\n\n{text}", scaffold=self.scaffold, headings=headings)
+            piece = clean(
+                reply.text, seen=f"{seen}\n\n{text}", scaffold=self.scaffold, headings=headings, titles=titles
+            )
+            if reply.finish_reason == "repetition":  # the repeat stop leaves half a sentence
+                piece = _whole_sentences(piece)
             reason = failure_reason(piece)
             if reason and text:  # a continuation that added nothing: ask for a new passage next
                 how = NEW_PASSAGE
@@ -274,11 +292,18 @@ def failure_reason(text: str) -> str | None:
 
 
 def clean(
-    text: str, *, seen: str = "", scaffold: frozenset[tuple[str, ...]] = frozenset(), headings: bool = False
+    text: str,
+    *,
+    seen: str = "",
+    scaffold: frozenset[tuple[str, ...]] = frozenset(),
+    headings: bool = False,
+    titles: tuple[str, ...] = (),
 ) -> str:
     """What of a reply can be kept as text.
 
-    Strips leaked control tokens and echoed prompt headings; drops copied passage lists
+    Strips leaked control tokens and echoed prompt headings; drops section titles of the plan
+    (`titles`) written as a plain line or as a "Title:" prefix of one (a small model opens a
+    section with its title, and a summary shows sections that way); drops copied passage lists
     ("[notes.txt, ¶2] ..." entries, as Report's prompts show them), plan lines
     ("2. The storm (400 words)", "Word Count: 300"), sentences already in `seen` or earlier in
     the reply, sentences that talk our prompts' language ("section 3 of 8", "900 more words"),
@@ -287,6 +312,8 @@ def clean(
     """
     text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
     text = _COPIED_ENTRY.sub("", _PLAN_LINE.sub("", text))
+    if titles:
+        text = _without_titles(text, titles)
     if not headings:  # the pipeline adds the section's heading
         text = _HEADING_LINE.sub("", text)
     text = "\n".join(_once(text.splitlines(), {line.strip() for line in seen.splitlines() if line.strip()}))
@@ -307,6 +334,27 @@ def clean(
     return "\n\n".join(paragraphs)
 
 
+def _without_titles(text: str, titles: tuple[str, ...]) -> str:
+    """`text` without lines that are only a plan title, and without "Title:" opening a line."""
+    names = sorted({t.strip() for t in titles if len(t.strip()) >= 3}, key=len, reverse=True)
+    if not names:
+        return text
+    name = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names)
+    # the title alone on its line (a full stop or colon after it allowed), or "Title: text"
+    prefix = re.compile(
+        rf"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?(?:{name})[ \t]*(?:\*\*)?"
+        rf"(?:[.:：]?(?:\*\*)?[ \t]*$|[:：\-–—](?:\*\*)?[ \t]*(?=\S))",
+        re.I,
+    )
+    lines = []
+    for line in text.splitlines():
+        while m := prefix.match(line):
+            line = line[m.end() :]
+        if line.strip() or not lines or lines[-1].strip():
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def _once(lines: list[str], seen: set[str]) -> list[str]:
     """The lines, without a non-empty line that is already in `seen` or came before (a
     sign-off or placeholder a small model repeats, "[Your Name]", is one line, not a sentence)."""
@@ -321,21 +369,31 @@ def _once(lines: list[str], seen: set[str]) -> list[str]:
 
 
 def prompt_ngrams(*prompts: PromptTemplate, n: int = ECHO_NGRAM) -> frozenset[tuple[str, ...]]:
-    """The `n`-word runs of the prompts' fixed text (placeholders removed), for `clean`."""
-    grams: set[tuple[str, ...]] = set()
+    """The word runs of the prompts' fixed text (placeholders removed) and of `CONTEXT_FRAMES`,
+    for `clean`: every `n`-word run, and the shorter runs a whole short sentence is matched to."""
+    chunks = [*CONTEXT_FRAMES]
     for p in prompts:
         for part in (p.system, p.user):
-            for chunk in re.split(r"\{\{[^}]*\}\}", part or ""):
-                words = _norm(chunk).split()
-                grams.update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+            chunks += re.split(r"\{\{[^}]*\}\}", part or "")
+    grams: set[tuple[str, ...]] = set()
+    for chunk in chunks:
+        for piece in _sentences(chunk):
+            words = _norm(piece).split()
+            for k in range(SHORT_ECHO, n):
+                grams.update(tuple(words[i : i + k]) for i in range(len(words) - k + 1))
+        words = _norm(chunk).split()
+        grams.update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     return frozenset(grams)
 
 
 def is_echo(sentence: str, scaffold: frozenset[tuple[str, ...]] = frozenset()) -> bool:
-    """Whether `sentence` talks our prompts' language or holds a run of `scaffold`."""
+    """Whether `sentence` talks our prompts' language, holds an `ECHO_NGRAM`-word run of
+    `scaffold`, or is as a whole a shorter run of it ("It stopped too early.")."""
     if _PROMPT_TALK.search(sentence):
         return True
     words = sentence_key(sentence).split()
+    if SHORT_ECHO <= len(words) < ECHO_NGRAM:
+        return tuple(words) in scaffold
     return any(tuple(words[i : i + ECHO_NGRAM]) in scaffold for i in range(len(words) - ECHO_NGRAM + 1))
 
 
@@ -383,6 +441,12 @@ def cut_at_sentence(text: str, words: int) -> str:
     if after:
         return text[: after[0]].rstrip()
     return text[:limit].rstrip(" ,;:-") + "."
+
+
+def _whole_sentences(text: str) -> str:
+    """`text` up to its last sentence end ("" when it has none)."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]].rstrip() if ends else ""
 
 
 def _sentences(text: str) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,6 +242,7 @@ class PlannedPipeline(Pipeline):
         run.emit(StepStarted(i, section.title, words=budget))
         started, calls_before = time.monotonic(), len(run.trace)
         options.setdefault("label", f"section {i + 1} of {len(plan)} ({section.title!r})")
+        options.setdefault("titles", plan_titles(plan))
         try:
             written = await writer.write(variables, budget, trace=run.trace, **options)
         except SectionFailed as exc:
@@ -267,6 +269,12 @@ class PlannedPipeline(Pipeline):
     def _result(self, run: Any, resumed: bool, started: float) -> Result:
         """The result, read back from the store while the checkpoint is open."""
         raise NotImplementedError
+
+
+def plan_titles(plan: list) -> tuple[str, ...]:
+    """The plan's section titles, each also without the " (2/3)" a split section's parts carry."""
+    titles = [s.title for s in plan]
+    return tuple(dict.fromkeys(titles + [re.sub(r"\s*\(\d+/\d+\)$", "", t) for t in titles]))
 
 
 __all__ = ["PlannedPipeline", "PlannedRun", "RunContext", "plan_record"]

@@ -60,7 +60,15 @@ from longweave.agents.plan import (
 from longweave.agents.plan_parser import user_plan
 from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.summarizer import Summarizer
-from longweave.agents.writer import LengthPolicy, Writer, text_tail
+from longweave.agents.writer import (
+    ALREADY_WRITTEN,
+    NOTHING_WRITTEN,
+    PREVIOUS_ENDS,
+    SUMMARY_SO_FAR,
+    LengthPolicy,
+    Writer,
+    text_tail,
+)
 from longweave.errors import ConfigError
 from longweave.events import EventHandler, StepDone
 from longweave.llm import LLM, Trace
@@ -295,7 +303,7 @@ class AgentWrite(PlannedPipeline):
             return base
         if self.context == "full":
             previous = run.assemble(upto=i)
-            written = f"Already written text:\n\n{previous}" if previous else "Nothing is written yet."
+            written = f"{ALREADY_WRITTEN}\n\n{previous}" if previous else NOTHING_WRITTEN
             return {**base, "plan": render_plan(plan), "written": written}
         return {**base, **self._bounded(run, i)}
 
@@ -313,12 +321,9 @@ class AgentWrite(PlannedPipeline):
             tail = text_tail(tail, max(0, room // 3), self.llm) if room > 0 else ""
             summary = text_tail(summary, max(0, room - count(tail)), self.llm) if room > count(tail) else ""
         if not i:
-            written = "Nothing is written yet: this is the first section."
+            written = NOTHING_WRITTEN
         else:
-            written = (
-                f"Summary of what is written so far:\n{summary or '(none)'}\n\n"
-                f"The previous section ends with:\n{tail}"
-            )
+            written = f"{SUMMARY_SO_FAR}\n{summary or '(none)'}\n\n{PREVIOUS_ENDS}\n{tail}"
         return {"plan": plan_text, "written": written}
 
     # -- running -------------------------------------------------------------------------

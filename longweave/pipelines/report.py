@@ -58,7 +58,14 @@ from longweave.agents.plan import MAX_SECTION_WORDS, check_target, render_plan
 from longweave.agents.plan import target_from_instruction as _stated_target
 from longweave.agents.planner import Planner, PlanOutcome
 from longweave.agents.report_planner import DEFAULT_REPORT_WORDS, ReportPlanner
-from longweave.agents.writer import LengthPolicy, Writer, text_tail
+from longweave.agents.writer import (
+    NOTHING_WRITTEN,
+    PREVIOUS_ENDS,
+    SECTIONS_DONE,
+    LengthPolicy,
+    Writer,
+    text_tail,
+)
 from longweave.errors import ConfigError
 from longweave.events import EventHandler, Notice, StepDone
 from longweave.llm import LLM
@@ -322,9 +329,9 @@ class Report(PlannedPipeline):
         if i:
             done = "; ".join(f"{k + 1}. {plan[k].title}" for k in range(i))
             tail = text_tail(run.store.get(run.run_id, f"section/{i - 1}") or "", 200, self.llm)
-            written = f"Sections already written: {done}.\nThe previous section ends with:\n{tail}"
+            written = f"{SECTIONS_DONE} {done}.\n{PREVIOUS_ENDS}\n{tail}"
         else:
-            written = "Nothing is written yet: this is the first section."
+            written = NOTHING_WRITTEN
         return {
             "instruction": run.instruction,
             "plan": render_plan(plan, current=i),

@@ -183,3 +183,51 @@ def test_a_line_already_written_is_not_written_again():
     seen = "Thank you for everything.\n\nSincerely,\n[Your Name]"
     again = "Sincerely,\n[Your Name]\n[Your Wedding Date]\n[Your Wedding Date]\nWe will visit in May."
     assert clean(again, seen=seen) == "[Your Wedding Date]\nWe will visit in May."
+
+
+def test_a_section_title_written_as_a_plain_line_or_prefix_is_dropped():
+    titles = ("Finding the Message", "Opening the Bottle")
+    reply = (
+        "Finding the Message\nThe keeper walked the shore at dawn.\n\n"
+        "**Opening the Bottle:** The cork came out with a pop.\n"
+        "Finding the Message: Opening the Bottle: He unrolled the paper."
+    )
+    assert clean(reply, titles=titles) == (
+        "The keeper walked the shore at dawn.\n\nThe cork came out with a pop. He unrolled the paper."
+    )
+    # a sentence that only starts with a title's words is prose, not a title
+    assert (
+        clean("Opening the bottle took him an hour.", titles=titles) == "Opening the bottle took him an hour."
+    )
+
+
+async def test_the_writer_drops_the_section_title_a_model_opens_with():
+    llm = ScriptedLLM(default="The Storm\nThe wind rose over the bay and the boats came in. " * 1)
+    written = await _writer(llm).write({**VARS, "title": "The Storm"}, 12, label="s", titles=("The Storm",))
+    assert not written.text.startswith("The Storm")
+    assert written.text.startswith("The wind rose")
+
+
+def test_the_context_frames_and_short_prompt_sentences_never_reach_the_text():
+    writer = _writer(ScriptedLLM(default="x"))
+    reply = (
+        "Nothing is written yet: this is the first section. The keeper woke early.\n\n"
+        "The previous section ends with:\nIt stopped too early. This section will be the second one "
+        "of four sections written so far. He climbed the stairs."
+    )
+    assert clean(reply, scaffold=writer.scaffold) == "The keeper woke early.\n\nHe climbed the stairs."
+    # a short sentence of the story that shares words with a prompt is kept
+    assert clean("He stopped early. The section ends here.", scaffold=writer.scaffold).startswith(
+        "He stopped"
+    )
+
+
+async def test_a_reply_cut_by_the_repeat_stop_keeps_whole_sentences_only():
+    class Looping(ScriptedLLM):
+        async def generate(self, messages, **params):
+            c = await super().generate(messages, **params)
+            return Completion(c.text, c.prompt_tokens, c.completion_tokens, finish_reason="repetition")
+
+    llm = Looping(default="The boat came in at dusk. The crew tied it up and went home and the")
+    written = await _writer(llm).write(VARS, 14, label="s")
+    assert written.text == "The boat came in at dusk."  # not "... and went home and the"
