@@ -118,6 +118,18 @@ def run_agentwrite(llm, instruction: str, lang: str, context: str) -> dict:
         "completion_tokens": u.completion_tokens,
         "text": result.text,
         **_checks(result.text, lang),
+        "trace": [_call(c) for c in result.trace.calls],
+    }
+
+
+def _call(call) -> dict:
+    """One model call as the JSON keeps it: enough to see why a section came out short."""
+    return {
+        "role": call.role,
+        "prompt_end": call.messages[-1]["content"][-400:],
+        "finish": call.finish_reason,
+        "completion_tokens": call.completion_tokens,
+        "reply": call.text,
     }
 
 
@@ -199,7 +211,7 @@ def main() -> None:
                 if method == "full" and (target or 0) > args.full_max_words:
                     continue
                 rows.append(run_one(llm, method, pid, instruction, target, lang))
-                shown = {k: v for k, v in rows[-1].items() if k != "text"}
+                shown = {k: v for k, v in rows[-1].items() if k not in ("text", "trace")}
                 print(json.dumps(shown, ensure_ascii=False), file=sys.stderr, flush=True)
     finally:
         llm.close()

@@ -192,6 +192,7 @@ class FakeOpenAIServer:
 
 def scripted_responder(llm: ScriptedLLM) -> Responder:
     """A responder that answers with `llm`'s reply to the request's messages and max_tokens."""
+
     def respond(request: dict, n: int) -> Action:
         messages = request.get("messages") or []
         reply = llm._reply(messages)

@@ -143,15 +143,18 @@ def _apportion(weights: list[int], total: int) -> list[int]:
     return floors
 
 
-def derive_plan(instruction: str, target_words: int) -> list[Section]:
-    """A plan built without the model: an opening, body parts and a close, ~500 words each.
+def derive_plan(
+    instruction: str, target_words: int, *, section_words: int = WORDS_PER_SECTION
+) -> list[Section]:
+    """A plan built without the model: an opening, body parts and a close, about
+    `section_words` each (500 by default).
 
     Used when the model cannot plan. Each section's point names the subject (the instruction
     without its length request), so the writer still knows what the piece is about.
     """
     check_target(target_words)
     subject = _subject(instruction)
-    n = max(1, round(target_words / WORDS_PER_SECTION))
+    n = max(1, round(target_words / max(1, section_words)))
     if n == 1:
         sections = [Section("The piece", f"Write the whole piece: {subject}")]
     elif n == 2:

@@ -84,6 +84,8 @@ def read_plan(reply: str) -> PlanReading:
         raise MalformedOutput("the reply was empty")
     repairs: list[str] = []
     sections = _parse_json(text)
+    if sections is None and (sections := _parse_cut_json(text)) is not None:
+        repairs.append(f"the JSON was cut off after {len(sections)} complete section(s); read those")
     if sections is None:
         sections = _parse_lines(text, repairs)
     sections = [s for s in sections if _usable(s)]
@@ -92,6 +94,11 @@ def read_plan(reply: str) -> PlanReading:
             "no sections could be read from it; write one numbered line per section with its "
             "title, main point and word count"
         )
+    placeholders = [s for s in sections if _placeholder_title(s.title) and s.point != s.title]
+    for s in placeholders:
+        s.title = _title_from(s.point, 6)
+    if placeholders:  # Qwen2.5-0.5B held to the JSON schema copies the example's "..." as titles
+        repairs.append(f"{len(placeholders)} title(s) were placeholders; taken from the main point")
     long_titles = [s for s in sections if len(s.title.split()) > MAX_TITLE_WORDS or s.title.endswith("...")]
     for s in long_titles:
         if len(s.title.split()) > MAX_TITLE_WORDS:
@@ -155,6 +162,28 @@ def _parse_json(text: str) -> list[Section] | None:
             except MalformedOutput:
                 continue
     return None
+
+
+_CUT_LIST = re.compile(r'"(?:' + "|".join(_PLAN_KEYS) + r')"\s*:\s*\[', re.I)
+
+
+def _parse_cut_json(text: str) -> list[Section] | None:
+    """The complete entries of a JSON plan cut off mid-list (a reply that hit its token limit)."""
+    m = _CUT_LIST.search(text) or re.match(r"\s*\[", text)
+    if not m:
+        return None
+    decoder, at, items = json.JSONDecoder(), m.end(), []
+    while True:
+        at = len(text) - len(text[at:].lstrip(" \t\r\n,"))
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            break
+        items.append(value)
+    try:
+        return [section_from_any(v) for v in items] or None
+    except MalformedOutput:
+        return None
 
 
 def _parse_lines(text: str, repairs: list[str]) -> list[Section]:
@@ -260,6 +289,11 @@ def section_from_any(item: object) -> Section:
     if not title and point:
         title = _title_from(point)
     return Section(title, point or title, _as_words(words))
+
+
+def _placeholder_title(title: str) -> bool:
+    bare = title.strip(" .…[]()<>*#:-").lower()
+    return not re.search(r"[^\W\d_]", bare) or bare in ("title", "section title", "short title", "heading")
 
 
 def _usable(s: Section) -> bool:

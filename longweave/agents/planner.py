@@ -36,7 +36,7 @@ from longweave.agents.plan import (
     target_from_instruction,
 )
 from longweave.agents.plan_parser import read_plan
-from longweave.errors import MalformedOutput
+from longweave.errors import ConfigError, MalformedOutput
 from longweave.llm import LLM, Trace
 from longweave.llm.usage import record_event
 from longweave.prompts import PromptTemplate
@@ -69,6 +69,11 @@ class Planner:
         max_repairs: re-asks after the first reply (default 1; small models rarely recover).
         temperature: sampling temperature for planning.
         max_section_words: split sections above this (the paper's 1,000).
+        section_words: the section size the plan aims for (`WORDS_PER_SECTION`, 500, the middle
+            of the paper's range): the suggested number of sections is the length over it, and
+            no section may be asked for more than twice it. A small model writes a 300-word
+            section reliably and stops short of a 600-word one, so `AgentWrite` lowers it for
+            models run on this machine's CPU.
     """
 
     def __init__(
@@ -80,13 +85,17 @@ class Planner:
         max_repairs: int = 1,
         temperature: float = 0.5,
         max_section_words: int = MAX_SECTION_WORDS,
+        section_words: int = WORDS_PER_SECTION,
     ) -> None:
+        if section_words < 1:
+            raise ConfigError(f"section_words must be at least 1, not {section_words}.")
         self.llm = llm
         self.prompt = prompt
         self.repair_prompt = repair_prompt
         self.max_repairs = max_repairs
         self.temperature = temperature
         self.max_section_words = max_section_words
+        self.section_words = section_words
 
     async def plan(
         self, instruction: str, target_words: int | None = None, *, trace: Trace | None = None
@@ -94,19 +103,25 @@ class Planner:
         """Plan `instruction`; `target_words` defaults to the length the instruction states.
 
         When neither gives a length, the model is asked to choose one that suits the form and
-        its budgets set it (or `WORDS_PER_SECTION` times its section count, or 2,000 words for
+        its budgets set it (or `section_words` times its section count, or 2,000 words for
         a derived plan).
         """
         stated = target_words if target_words is not None else target_from_instruction(instruction)
         if stated is not None:
             check_target(stated)
-        suggested = max(1, round((stated or 2000) / WORDS_PER_SECTION))
-        schema = plan_schema(suggested) if getattr(self.llm, "supports_json_schema", False) else None
-        # A plan line is 20-50 tokens; a JSON entry, with its keys, up to 70.
-        max_tokens = min(4096, 80 * suggested + 160 if schema else 60 * suggested + 120)
+        suggested = max(1, round((stated or 2000) / self.section_words))
+        largest = min(self.max_section_words, 2 * self.section_words)
+        schema = (
+            plan_schema(suggested, stated=stated is not None)
+            if getattr(self.llm, "supports_json_schema", False)
+            else None
+        )
+        # A plan line is 20-50 tokens; a JSON entry, with its keys, up to 90 (a cut reply keeps its
+        # complete entries).
+        max_tokens = min(4096, 100 * suggested + 160 if schema else 60 * suggested + 120)
         asks = {
             "instruction": instruction,
-            "length": length_rule(stated, suggested, self.max_section_words),
+            "length": length_rule(stated, suggested, largest),
             "answer_format": JSON_FORMAT if schema else LINES_FORMAT,
             "target_words": stated or "about 2000",  # for prompt overrides written before `length`
         }
@@ -125,9 +140,9 @@ class Planner:
                 reading = read_plan(reply.text)
                 sections = reading.sections
                 check_on_topic(sections, instruction)
-                check_shape(sections, stated, self.max_section_words)
-                target = stated or sum(s.words for s in sections) or WORDS_PER_SECTION * len(sections)
-                sections = normalize_plan(sections, target, max_section_words=self.max_section_words)
+                check_shape(sections, stated, largest)
+                target = stated or sum(s.words for s in sections) or self.section_words * len(sections)
+                sections = normalize_plan(sections, target, max_section_words=largest)
                 problems += reading.repairs
                 clean = attempt == 0 and not reading.repairs
                 return PlanOutcome(sections, "model" if clean else "repaired", target, problems)
@@ -137,7 +152,7 @@ class Planner:
                     **asks, reply=reply.text.strip() or "(nothing)", problem=str(exc)
                 )
         target = stated or 2000
-        sections = derive_plan(instruction, target)
+        sections = derive_plan(instruction, target, section_words=self.section_words)
         record_event(trace, "planner", "fallback_plan", render_plan(sections), reason="; ".join(problems))
         return PlanOutcome(sections, "fallback", target, problems)
 
@@ -145,8 +160,13 @@ class Planner:
 LINES_FORMAT = """Answer with one section per line, in exactly this format, and nothing else:
 1. Title: ... - Main Point: ... - Word Count: ... words
 2. Title: ... - Main Point: ... - Word Count: ... words"""
-JSON_FORMAT = """Answer in JSON, in exactly this shape:
-{"sections": [{"title": "...", "main_point": "...", "words": 300}, ...]}"""
+# Placeholders that describe each field: Qwen2.5-0.5B held to the schema copied an example's
+# "..." as every title.
+JSON_FORMAT = (
+    "Answer in JSON, in exactly this shape, with your own titles, points and counts:\n"
+    '{"sections": [{"title": "<2-6 words naming the part>", "main_point": "<what happens or is '
+    'said in it>", "words": <number>}, ...]}'
+)
 
 
 def length_rule(stated: int | None, sections: int, max_section_words: int = MAX_SECTION_WORDS) -> str:
@@ -169,15 +189,21 @@ def length_rule(stated: int | None, sections: int, max_section_words: int = MAX_
     )
 
 
-def plan_schema(sections: int) -> dict:
+def plan_schema(sections: int, *, stated: bool = False) -> dict:
     """The JSON Schema a constrained backend holds a plan to: about `sections` entries, each a
-    short title, a main point and a word count (bounds keep a small model from running on)."""
+    short title, a main point and a word count (bounds keep a small model from running on).
+
+    Where the length is stated (`stated`), at least three quarters of `sections` entries are
+    required: a small model otherwise plans a 1,500-word story as three long sections it then
+    cannot write to length.
+    """
+    least = max(1, math.ceil(0.75 * sections)) if stated else 1
     return {
         "type": "object",
         "properties": {
             "sections": {
                 "type": "array",
-                "minItems": 1,
+                "minItems": least,
                 "maxItems": max(4, 2 * sections),
                 "items": {
                     "type": "object",

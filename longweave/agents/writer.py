@@ -75,6 +75,17 @@ _PROMPT_TALK = re.compile(
     r"\bprevious\s+section\s+ends\s+with\b|\bthis\s+section\s+(?:is|will\s+be)\s+the\s+\w+\s+(?:one\s+)?of\b",
     re.I,
 )
+# What a chat assistant says to its user, not prose of the piece: a small instruct model asked to
+# continue a section thanks, apologises, offers more help or tags its reply (story-1500 traces:
+# "I'm glad you found the information helpful!", "#SafetyResponse #SafetyPrecautions ...").
+_ASSISTANT_TALK = re.compile(
+    r"\b(?:if you have any (?:other|more|further) questions|feel free to (?:ask|reach out|let me know)|"
+    r"i'?m glad (?:you|i could|to help)|i hope (?:this|that|it) helps|let me know if you|"
+    r"is there anything else|good luck with your|happy to (?:help|assist)|i'?d be (?:happy|glad) to|"
+    r"(?:can'?t|cannot|unable to) (?:assist|help) with|thank you for (?:sharing|your (?:request|question))|"
+    r"please continue (?:from|with)|as an ai\b)|(?:#\w+\W*){3,}",
+    re.I,
+)
 # The words the pipelines frame a step's context with: part of every prompt, so a reply that
 # copies them is an echo like one that copies the templates (`prompt_ngrams` includes them).
 NOTHING_WRITTEN = "Nothing is written yet: this is the first section."
@@ -306,8 +317,9 @@ def clean(
     section with its title, and a summary shows sections that way); drops copied passage lists
     ("[notes.txt, ¶2] ..." entries, as Report's prompts show them), plan lines
     ("2. The storm (400 words)", "Word Count: 300"), sentences already in `seen` or earlier in
-    the reply, sentences that talk our prompts' language ("section 3 of 8", "900 more words"),
-    and sentences holding a run of `ECHO_NGRAM` words from `scaffold` (`prompt_ngrams`). Other
+    the reply, sentences that talk our prompts' language ("section 3 of 8", "900 more words")
+    or a chat assistant's ("I hope this helps!", a run of hashtags), and sentences holding a
+    run of `ECHO_NGRAM` words from `scaffold` (`prompt_ngrams`). Other
     headings are dropped unless `headings` is set.
     """
     text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
@@ -325,7 +337,7 @@ def clean(
             key = _norm(sentence)
             if len(key.split()) >= 4 and key in known:
                 continue
-            if is_echo(sentence, scaffold):
+            if is_echo(sentence, scaffold) or _ASSISTANT_TALK.search(sentence):
                 continue
             known.add(key)
             kept.append(sentence)

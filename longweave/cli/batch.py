@@ -236,7 +236,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command(no_args_is_help=True)
     def batch(
-        inputs: Annotated[Path, typer.Argument(help="JSONL file, one input a line, each with an \"id\".")],
+        inputs: Annotated[Path, typer.Argument(help='JSONL file, one input a line, each with an "id".')],
         output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file of records.")],
         method: Annotated[str, typer.Option(help="agentwrite, cogwriter, report or ask.")] = "agentwrite",
         read: Annotated[str, typer.Option(help="For --method ask: coa, rag, rtr or full.")] = "rag",

@@ -4,9 +4,9 @@ import re
 import pytest
 
 from longweave.agents.plan import Section, derive_plan, normalize_plan, target_from_instruction
-from longweave.agents.plan_parser import parse_plan, read_plan_text, user_plan
+from longweave.agents.plan_parser import parse_plan, read_plan, read_plan_text, user_plan
 from longweave.agents.planner import Planner, length_rule, plan_schema
-from longweave.errors import InputError, MalformedOutput
+from longweave.errors import ConfigError, InputError, MalformedOutput
 from longweave.llm import ScriptedLLM, Trace
 from longweave.prompts import load_prompt
 
@@ -164,10 +164,6 @@ async def test_an_on_topic_plan_passes_the_topic_check():
 # -- instruct models: garbled shapes, lengths, structured output -----------------------------
 
 
-def _planner(llm, **kw):
-    return Planner(llm, load_prompt("planner"), load_prompt("planner_repair"), **kw)
-
-
 async def test_fields_on_separate_lines_are_regrouped_and_recorded_as_repaired():
     reply = (  # Qwen2.5-0.5B's answer to "a 100-word thank-you email", three lines for one section
         "1. Title: Thank You Email to Bank Teller on Investment Products\n"
@@ -226,11 +222,50 @@ async def test_a_backend_with_structured_output_gets_the_plan_schema_and_json_fo
     sections = [{"title": f"Part {i}", "main_point": f"fox part {i}", "words": 500} for i in range(4)]
     llm = Constrained(default=json.dumps({"sections": sections}))
     outcome = await _planner(llm).plan("Write a 2000-word story about a fox.")
-    assert seen == [plan_schema(4)] and "Answer in JSON" in llm.prompts[0]
+    assert seen == [plan_schema(4, stated=True)] and "Answer in JSON" in llm.prompts[0]
+    assert seen[0]["properties"]["sections"]["minItems"] == 3  # a stated length needs its sections
     assert outcome.source == "model" and [s.words for s in outcome.sections] == [500] * 4
     plain = ScriptedLLM(default=plan_text())
     await _planner(plain).plan("Write a 2000-word story about a fox.")
     assert "Title: ... - Main Point:" in plain.prompts[0] and "JSON" not in plain.prompts[0]
+
+
+async def test_smaller_sections_are_asked_for_and_enforced():
+    # A small model stops far short of a 600-word section: with section_words=300 a 1,500-word
+    # story is asked as 5 sections of at most 600 words, and a 900-word section is split.
+    llm = ScriptedLLM(
+        default="1. Title: Sea - Main Point: the keeper at sea - Word Count: 900 words\n"
+        "2. Title: Bottle - Main Point: the keeper finds a bottle - Word Count: 600 words"
+    )
+    outcome = await _planner(llm, section_words=300).plan("Write a 1500-word story about a keeper.")
+    assert "about 5 sections" in llm.prompts[0] and "between 200 and 600 words" in llm.prompts[0]
+    assert [s.words for s in outcome.sections] == [450, 450, 600]
+    assert [s.title for s in outcome.sections][:2] == ["Sea (1/2)", "Sea (2/2)"]
+    derived = derive_plan("Write a 1500-word story about a keeper.", 1500, section_words=300)
+    assert len(derived) == 5
+    with pytest.raises(ConfigError):
+        _planner(llm, section_words=0)
+
+
+def test_placeholder_titles_are_taken_from_the_main_point():
+    # Qwen2.5-0.5B held to the plan schema copied the example's "..." as every title; the
+    # writer was then asked for 'section 1, "... (1/2)"' and wrote "... (216 words):" lines.
+    reply = json.dumps({"sections": [
+        {"main_point": "The keeper finds a bottle on the rocks.", "title": "...", "words": 500},
+        {"main_point": "He reads the message and sets out to answer it.", "title": "…", "words": 500},
+    ]})  # fmt: skip
+    reading = read_plan(reply)
+    titles = [s.title for s in reading.sections]
+    assert titles[0].startswith("The keeper finds a bottle") and titles[1].startswith("He reads the")
+    assert any("placeholder" in r for r in reading.repairs)
+
+
+def test_a_json_plan_cut_off_at_the_token_limit_keeps_its_complete_sections():
+    cut = '{"sections": [{"title": "Sea", "main_point": "The keeper at sea", "words": 300}, ' \
+          '{"title": "Storm", "main_point": "A storm comes in", "words": 300}, {"title": "Bot'  # fmt: skip
+    reading = read_plan(cut)
+    assert [s.title for s in reading.sections] == ["Sea", "Storm"]
+    assert any("cut off after 2" in r for r in reading.repairs)
 
 
 def plan_text() -> str:

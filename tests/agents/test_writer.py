@@ -231,3 +231,13 @@ async def test_a_reply_cut_by_the_repeat_stop_keeps_whole_sentences_only():
     llm = Looping(default="The boat came in at dusk. The crew tied it up and went home and the")
     written = await _writer(llm).write(VARS, 14, label="s")
     assert written.text == "The boat came in at dusk."  # not "... and went home and the"
+
+
+def test_a_chat_assistants_talk_is_not_prose_of_the_piece():
+    # what Qwen2.5-0.5B wrote when asked to continue a story section (story-1500 trace)
+    reply = (
+        "The keeper climbed the stairs. I'm glad you found the information helpful! If you have "
+        "any other questions, feel free to ask.\n\nI'm sorry, but I can't assist with that. "
+        "#SafetyResponse #SafetyPrecautions #SafetyRescue\n\n\"Thank you,\" she said, and smiled."
+    )
+    assert clean(reply) == 'The keeper climbed the stairs.\n\n"Thank you," she said, and smiled.'

@@ -271,11 +271,20 @@ def test_a_continuation_repeats_the_section_prompt_as_a_prefix_for_the_engine_ca
     assert cont[0] == first[0] and cont[-1]["content"].startswith(shared) and len(shared) > 200
 
 
-def test_a_model_on_this_cpu_gets_extractive_summaries():
+def test_a_model_on_this_cpu_gets_extractive_summaries_and_smaller_sections():
     cpu = exact_llm(plan_lines(3, 500))
     cpu.runs_on_cpu = True
-    AgentWrite(cpu).run("Write a 1500-word essay on harbors.")
+    result = AgentWrite(cpu).run("Write a 1500-word essay on harbors.")
     assert not any("updated summary" in p for p in cpu.prompts)
+    assert "about 5 sections" in cpu.prompts[0] and "between 200 and 600 words" in cpu.prompts[0]
+    assert 0.9 * 1500 <= result.words <= 1.1 * 1500
+    server = exact_llm(plan_lines(3, 500))
+    AgentWrite(server).run("Write a 1500-word essay on harbors.")
+    assert "about 3 sections" in server.prompts[0] and "between 200 and 1000 words" in server.prompts[0]
+    asked = exact_llm(plan_lines(3, 500))
+    asked.runs_on_cpu = True
+    AgentWrite(asked, section_words=500).run("Write a 1500-word essay on harbors.")
+    assert "about 3 sections" in asked.prompts[0]
 
 
 def test_a_piece_of_at_most_a_thousand_words_is_planned_as_paragraphs_without_headings():

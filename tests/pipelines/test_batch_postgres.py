@@ -103,9 +103,19 @@ def test_two_processes_on_one_postgres_checkpoint_never_run_an_item_twice(tmp_pa
     with FakeOpenAIServer(scripted_responder(rule_writer()), latency=0.03) as server:
         procs = [
             subprocess.Popen(
-                [sys.executable, str(script), server.url, str(inputs), str(tmp_path / f"out{i}.jsonl"),
-                 postgres_url],
-                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    sys.executable,
+                    str(script),
+                    server.url,
+                    str(inputs),
+                    str(tmp_path / f"out{i}.jsonl"),
+                    postgres_url,
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )  # fmt: skip
             for i in range(2)
         ]
