@@ -72,7 +72,8 @@ _PROMPT_TALK = re.compile(
     r"\b(?:section|part)\s+\d+\s+of\s+\d+\b|\b\d[\d,]*\s+more\s+words\b|\bword\s+(?:count|budget)\b|"
     r"\bwriting\s+(?:instruction|plan)\b|\bwhat\s+is\s+(?:already\s+)?written\s+so\s+far\b|"
     r"\bsections?\s+(?:already\s+)?written\b|\bnothing\s+is\s+written\s+yet\b|"
-    r"\bprevious\s+section\s+ends\s+with\b|\bthis\s+section\s+(?:is|will\s+be)\s+the\s+\w+\s+(?:one\s+)?of\b",
+    r"\b(?:previous|next|last|this)\s+section\s+(?:so\s+far\s+)?ends\s+with\b|"
+    r"\bthis\s+section\s+(?:is|will\s+be)\s+the\s+\w+\s+(?:one\s+)?of\b",
     re.I,
 )
 # What a chat assistant says to its user, not prose of the piece: a small instruct model asked to
@@ -83,7 +84,8 @@ _ASSISTANT_TALK = re.compile(
     r"i'?m glad (?:you|i could|to help)|i hope (?:this|that|it) helps|let me know if you|"
     r"is there anything else|good luck with your|happy to (?:help|assist)|i'?d be (?:happy|glad) to|"
     r"(?:can'?t|cannot|unable to) (?:assist|help) with|thank you for (?:sharing|your (?:request|question))|"
-    r"please continue (?:from|with)|as an ai\b)|(?:#\w+\W*){3,}",
+    r"please continue (?:from|with)|please let me know|i'?m here to (?:help|assist)|happy writing\b|"
+    r"as an ai\b)|(?:#\w+\W*){3,}",
     re.I,
 )
 # The words the pipelines frame a step's context with: part of every prompt, so a reply that

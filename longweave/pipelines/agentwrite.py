@@ -149,8 +149,12 @@ class AgentWrite(PlannedPipeline):
         context: "bounded" (summary + end of the previous section) or "full" (all previous
             text, as the paper does; needs a window that holds the whole piece).
         context_tokens: the budget for plan + summary + tail in a bounded step (default 2000).
-        summary_tokens: the rolling summary's budget (default 400).
-        tail_tokens: how much of the previous section is shown verbatim (default 300).
+        summary_tokens: the rolling summary's budget; None (default) means 400, or 150 for a
+            model run on this machine's CPU (`LLM.runs_on_cpu`).
+        tail_tokens: how much of the previous section is shown verbatim; None (default) means
+            300, or 100 on this CPU. A small model copies what it is shown of its own prose (the
+            0.5B opened every section of a story by restating the first one from the summary),
+            and each token shown is prompt evaluation on a slow machine.
         summarize: "model" (the model folds each section into the summary), "extractive"
             (first sentences, no model calls) or "auto" (default: "extractive" for a base model
             prompted without a chat template, which cannot follow a summary instruction and
@@ -191,8 +195,8 @@ class AgentWrite(PlannedPipeline):
         *,
         context: Literal["bounded", "full"] = "bounded",
         context_tokens: int = 2000,
-        summary_tokens: int = 400,
-        tail_tokens: int = 300,
+        summary_tokens: int | None = None,
+        tail_tokens: int | None = None,
         summarize: Literal["auto", "model", "extractive"] = "auto",
         length: LengthPolicy | None = None,
         temperature: float = 0.7,
@@ -215,7 +219,9 @@ class AgentWrite(PlannedPipeline):
             max_plan_repairs = 1 if chat_model else 0
         self.context = context
         self.context_tokens = context_tokens
-        self.tail_tokens = tail_tokens
+        small = self.llm.runs_on_cpu
+        self.tail_tokens = tail_tokens if tail_tokens is not None else (100 if small else 300)
+        summary_tokens = summary_tokens if summary_tokens is not None else (150 if small else 400)
         self.checkpoint = checkpoint
         self.planner = Planner(
             self.llm,

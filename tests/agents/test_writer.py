@@ -238,6 +238,7 @@ def test_a_chat_assistants_talk_is_not_prose_of_the_piece():
     reply = (
         "The keeper climbed the stairs. I'm glad you found the information helpful! If you have "
         "any other questions, feel free to ask.\n\nI'm sorry, but I can't assist with that. "
-        "#SafetyResponse #SafetyPrecautions #SafetyRescue\n\n\"Thank you,\" she said, and smiled."
+        '#SafetyResponse #SafetyPrecautions #SafetyRescue\n\n"Thank you," she said, and smiled. '
+        "I'm here to assist. The next section ends with: the keeper. Happy writing!"
     )
     assert clean(reply) == 'The keeper climbed the stairs.\n\n"Thank you," she said, and smiled.'

@@ -278,8 +278,12 @@ def test_a_model_on_this_cpu_gets_extractive_summaries_and_smaller_sections():
     assert not any("updated summary" in p for p in cpu.prompts)
     assert "about 5 sections" in cpu.prompts[0] and "between 200 and 600 words" in cpu.prompts[0]
     assert 0.9 * 1500 <= result.words <= 1.1 * 1500
+    tail = lambda p: p.split("The previous section ends with:")[1].split("Now write")[0]  # noqa: E731
+    later = [p for p in cpu.prompts if "The previous section ends with:" in p]
+    assert later and all(count_words(tail(p)) <= 100 for p in later)  # 100 tokens of it, not 300
     server = exact_llm(plan_lines(3, 500))
     AgentWrite(server).run("Write a 1500-word essay on harbors.")
+    assert any(count_words(tail(p)) > 150 for p in server.prompts if "The previous section ends with:" in p)
     assert "about 3 sections" in server.prompts[0] and "between 200 and 1000 words" in server.prompts[0]
     asked = exact_llm(plan_lines(3, 500))
     asked.runs_on_cpu = True
