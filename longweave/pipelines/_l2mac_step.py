@@ -160,13 +160,16 @@ class InstructionLoop:
         progress, summary, failure = "", "", ""
         fixing, fix_from, fix_digest = "", 0, None  # the file a fix request asked for, since when
         seed_base = 10 * (index + 1) if instruction.startswith(REPAIR) else 0  # repairs sample anew
-        if instruction.startswith(REPAIR):  # the control unit's own step starts from the failure
+        sampled: CheckReport | None = None  # a failed check to repair by best-of-n draws
+        if instruction.startswith(REPAIR) and self.samples > 1:
+            sampled = check_work(self.store, self.mode, self.limits, require)
+        elif instruction.startswith(REPAIR):  # the control unit's own step starts from the failure
             messages, fixing = self._fix_messages(run, state, index, check_work(self.store, self.mode,
                                                                            self.limits, require))  # fmt: skip
             fix_from, fix_digest = len(run.toolbox.writes), self.store.digests().get(fixing)
         else:
             messages = self._fresh_messages(run, state, index, progress)
-        while True:
+        while sampled is None:
             if turns >= min(budget, self.max_turns_per_step):
                 wrote = self._wrote_its_files(run, instruction, before, writes_from)
                 if wrote and check_work(self.store, self.mode, self.limits, require).ok:
@@ -250,6 +253,9 @@ class InstructionLoop:
             report = check_work(self.store, self.mode, self.limits, require)
             if report.ok:
                 break
+            if self.samples > 1:
+                sampled = report
+                break
             if fixes >= self.max_fix_rounds:
                 failure = f"checks still failing after {fixes} fix rounds"
                 break
@@ -259,6 +265,12 @@ class InstructionLoop:
             same = fixing if rewrote and self.store.digests().get(fixing) == fix_digest else ""
             messages, fixing = self._fix_messages(run, state, index, report, same)
             fix_from, fix_digest = len(run.toolbox.writes), self.store.digests().get(fixing)
+        if sampled is not None:
+            left = budget - turns
+            report, rounds, calls = await self._sample_fixes(run, state, index, sampled, require, left)
+            fixes, turns = fixes + rounds, turns + calls
+            if not report.ok:
+                failure = f"checks still failing after {rounds} draws of up to {self.samples} samples"
         wrote = self._touched(run, before, writes_from)
         summary = summary or (f"wrote {', '.join(wrote)}" if wrote else "changed no file")
         if failure:
