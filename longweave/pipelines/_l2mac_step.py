@@ -265,6 +265,15 @@ class InstructionLoop:
             same = fixing if rewrote and self.store.digests().get(fixing) == fix_digest else ""
             messages, fixing = self._fix_messages(run, state, index, report, same)
             fix_from, fix_digest = len(run.toolbox.writes), self.store.digests().get(fixing)
+        unwritten = _missing(instruction, self._touched(run, before, writes_from)) if failure else []
+        if unwritten and self.samples > 1:  # the conversation never wrote its file: draw it
+            note = f"{unwritten[0]} was not written ({failure})."
+            report = check_work(self.store, self.mode, self.limits, require)
+            seed, left = 1000 * (index + 1) + 500, budget - turns
+            draw = await self._draw(run, state, index, report, require, left, seed, unwritten[0], note)
+            turns += draw.calls
+            if draw.kept and not _missing(instruction, self._touched(run, before, writes_from)):
+                failure, sampled = "", (None if draw.report.ok else draw.report)
         if sampled is not None:
             left = budget - turns
             report, rounds, calls = await self._sample_fixes(run, state, index, sampled, require, left)

@@ -90,7 +90,7 @@ def test_a_later_candidate_that_passes_the_tests_is_kept(tmp_path):
     assert run_pytest(tmp_path, SandboxLimits(timeout=60)).ok
     (draw,) = events_of("sampled", events)
     assert draw["target"] == "roman.py" and draw["kept"] == 2
-    assert draw["scores"] == [(False, 0), (True, 1)]  # stopped at the first that passed
+    assert draw["scores"] == [(False, 0, True), (True, 1, True)]  # stopped at the first that passed
     assert [d["ok"] for d in events_of("step_done", events)] == [True, True]
     assert result.turns == 4 and result.fix_rounds == 1
     assert llm.seeds[:2] == [None, None] and len(set(llm.seeds[2:])) == 2  # each candidate its own seed
@@ -156,7 +156,7 @@ def test_tests_that_contradict_the_task_are_redrawn_after_the_module_draw_fails(
     )
     draws = events_of("sampled", events)
     assert [(d["target"], d["kept"]) for d in draws] == [("words.py", 0), ("test_words.py", 2)]
-    assert draws[1]["scores"][0] == (False, 0)  # the file without a test was not taken
+    assert draws[1]["scores"][0] == (False, 0, False)  # the file without a test was not taken
     assert result.ok and result.files["test_words.py"] == INT_TEST and result.files["words.py"] == WORDS
 
 
@@ -177,5 +177,50 @@ def test_a_repair_for_missing_tests_draws_them(tmp_path):
     assert result.repairs == 1
     assert result.registry[-1].startswith("Repair: write pytest tests in test_words.py")
     (draw,) = events_of("sampled", events)
-    assert draw["target"] == "test_words.py" and draw["kept"] == 2 and draw["scores"][0] == (False, 0)
+    assert draw["target"] == "test_words.py" and draw["kept"] == 2
+    assert draw["scores"][0] == (False, 0, True)  # failing tests beat none: kept, then bettered
     assert result.ok and result.files["test_words.py"] == INT_TEST and result.turns == 1 + 2
+
+
+def test_a_step_that_never_writes_its_file_gets_a_draw_of_it(tmp_path):
+    def reply(messages, seed):
+        if asked_for(messages) == "test_words.py":
+            return write("test_words.py", INT_TEST)
+        if instruction(messages) == "Write words.py":
+            return write("words.py", WORDS)
+        return "ACTION: write_file\npath: test_words.py\n"  # the start hint copied, every turn
+
+    events = []
+    result = L2MAC(Seeded(reply), workdir=tmp_path, samples=3, max_turns_per_step=2).run(
+        "words.py with word_count(text), plus pytest tests",
+        registry=["Write words.py", "Write test_words.py"],
+        on_event=lambda e: events.append((e.kind, e.to_dict())),
+    )
+    (draw,) = events_of("sampled", events)
+    assert draw["target"] == "test_words.py" and draw["kept"] == 1 and draw["scores"] == [(True, 1, True)]
+    assert result.ok and result.failures == [] and result.repairs == 0
+    assert [d["ok"] for d in events_of("step_done", events)] == [True, True]
+    assert result.turns == 1 + 2 + 1 and result.files["test_words.py"] == INT_TEST
+
+
+def test_a_test_file_draw_sees_the_modules_not_the_failing_tests_source(tmp_path):
+    kelvin = "def c_to_k(c):\n    return c + 273.15\n"
+    wrong = "from temperature_converter import c_to_k\n\n\ndef test_zero():\n    assert c_to_k(0) == 273.15\n"
+    right = wrong.replace("temperature_converter", "temperature")
+
+    def reply(messages, seed):
+        asked = messages[-1]["content"]
+        if asked_for(messages) == "test_temperature.py":
+            if "from temperature_converter" in asked or "(temperature)" not in asked:
+                return write("test_temperature.py", wrong)  # copies what it is shown
+            assert "temperature.py:\n```python\ndef c_to_k" in asked
+            return write("test_temperature.py", right)
+        if instruction(messages) == "Write temperature.py":
+            return write("temperature.py", kelvin)
+        return write("test_temperature.py", wrong)
+
+    result = L2MAC(Seeded(reply), workdir=tmp_path, samples=2, max_repairs=0).run(
+        "temperature.py with c_to_k, plus pytest tests",
+        registry=["Write temperature.py", "Write test_temperature.py"],
+    )
+    assert result.ok and result.files["test_temperature.py"] == right and result.turns == 3
