@@ -5,8 +5,9 @@ planning and the run; here is what one step does (see that module's docstring fo
 what counts as done, re-asks, fix rounds, summarise-and-restart). Everything a run changes
 lives in its `L2MACRun`, the LangGraph runtime context, so one pipeline can run twice at once.
 
-Deliberately not here: tool execution (``longweave.agents.control_unit``) and parsing
-(``longweave.agents.tools``).
+Deliberately not here: tool execution (``longweave.agents.control_unit``), parsing
+(``longweave.agents.tools``) and the best-of-n draws that replace fix rounds when
+``samples`` > 1 (``longweave.pipelines._l2mac_sample``; this loop only decides when they run).
 """
 
 from __future__ import annotations
