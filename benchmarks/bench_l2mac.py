@@ -9,8 +9,9 @@ the sandboxed test runs (one per completed step, plus the final check).
 Real model (``--model local:1.5b``): each of `TASKS` is planned and written from scratch; per
 task the table says whether the model's own tests exist and all pass, whether a hidden
 acceptance check passes (it finds the functions wherever the model put them), the steps that
-failed, the steps reported ok although they changed nothing they had to (should be 0), model
-calls, tokens and seconds. Bounds are small so five tasks fit in about 15 minutes on 2 cores.
+failed, the best-of-n draws (per draw: step, file, candidate kept or "-", candidates drawn),
+the steps reported ok although they changed nothing they had to (should be 0), model calls,
+tokens and seconds. Bounds are small so five tasks fit in about 15 minutes on 2 cores.
 
 Run: ``python benchmarks/bench_l2mac.py [--modules 6] [--repeats 10]``
      ``python benchmarks/bench_l2mac.py --model local:1.5b [--tasks textstats,roman] [--keep DIR]``
@@ -161,10 +162,11 @@ print('hidden check passed')
 
 
 #: Bounds of the real-model runs: small, so that five tasks take about 15 minutes on 2 cores.
-#: 16 agent calls a task: up to 5 planned steps of one or two turns, fix rounds (2 a step) and
-#: the control unit's repairs (2, the default) after them; 10 calls (the first run's bound) ended
-#: textstats before its test step.
-REAL_BOUNDS = dict(max_instructions=5, max_turns_per_step=4, max_fix_rounds=2, max_steps=16,
+#: 16 agent calls a task: up to 5 planned steps of one or two turns, best-of-n draws (2 a step,
+#: 3 candidates each) and the control unit's repairs (2, the default) after them; 10 calls (the
+#: first run's bound) ended textstats before its test step. The 1.5B coder rewrote the same
+#: broken file in conversational fix rounds (the runs before ``samples``), hence the draws.
+REAL_BOUNDS = dict(max_instructions=5, max_turns_per_step=4, max_fix_rounds=2, samples=3, max_steps=16,
                    max_repairs=2, reply_tokens=600, limits=SandboxLimits(timeout=30))  # fmt: skip
 
 
@@ -185,6 +187,8 @@ def bench_model(spec: str, names: list[str], native: bool | None, keep: str | No
                 steps.append({"instruction": event.instruction})
             elif event.kind == "step_done":
                 steps[-1].update(index=event.index, ok=event.ok, reason=event.reason, **event.details)
+            elif event.kind == "sampled":
+                steps[-1].setdefault("draws", []).append(event.details)
 
         with tempfile.TemporaryDirectory() as workdir:
             pipe = L2MAC(llm, workdir=workdir, native_tools=native, **REAL_BOUNDS)
@@ -212,6 +216,8 @@ def bench_model(spec: str, names: list[str], native: bool | None, keep: str | No
             "steps": len(result.registry) - result.repairs,
             "repairs": result.repairs,
             "failed steps": ", ".join(result.failures) or "-",
+            "draws": "; ".join(f"{s['index'] + 1}: {d['target']} {d['kept'] or '-'}/{len(d['scores'])}"
+                               for s in steps for d in s.get("draws", [])) or "-",
             "ok without effect": len(silent),
             "files": len(result.files),
             "calls": result.usage.total.calls,

@@ -42,6 +42,8 @@ _ITEM = re.compile(
 )
 _BULLET = re.compile(r"^([ \t]*)[-*\u2022][ \t]+(\S.*?)\s*$")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+#: A planner's closing item that asks for nothing: "No other files required", "Nothing else is needed".
+_NOTHING = re.compile(r"^\W*(?:no|nothing)\b[^.]*\b(?:required|needed|necessary|to (?:be )?done)\b", re.I)
 _UNRUNNABLE = re.compile(
     r"\b(?:pip3?|conda|poetry|pipenv|apt(?:-get)?|brew|npm)\b"
     r"|\binstall(?:s|ed|ing)?\b"
@@ -139,11 +141,16 @@ def named_files(step: str) -> list[str]:
 def unrunnable(step: str) -> str | None:
     """Why the sandbox cannot carry out `step` (a short phrase), or None if it can.
 
-    Judged by the headline; a step that names a file to write is always runnable.
+    Judged by the headline; a step that names a file to write is always runnable. A headline
+    that says nothing is needed ("No other files required as per the instructions.", written
+    as a last item by Qwen2.5-Coder-1.5B) is no step: run, it could only be done by changing
+    nothing.
     """
     head = headline(step)
     if named_files(step):
         return None
+    if _NOTHING.search(head):
+        return "asks for nothing"
     m = _UNRUNNABLE.search(head)
     if m:
         return f"needs {m[0].strip().lower()!r}, which the sandbox cannot do"

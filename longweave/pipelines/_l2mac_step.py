@@ -5,8 +5,9 @@ planning and the run; here is what one step does (see that module's docstring fo
 what counts as done, re-asks, fix rounds, summarise-and-restart). Everything a run changes
 lives in its `L2MACRun`, the LangGraph runtime context, so one pipeline can run twice at once.
 
-Deliberately not here: tool execution (``longweave.agents.control_unit``) and parsing
-(``longweave.agents.tools``).
+Deliberately not here: tool execution (``longweave.agents.control_unit``), parsing
+(``longweave.agents.tools``) and the best-of-n draws that replace fix rounds when
+``samples`` > 1 (``longweave.pipelines._l2mac_sample``; this loop only decides when they run).
 """
 
 from __future__ import annotations
@@ -160,13 +161,16 @@ class InstructionLoop:
         progress, summary, failure = "", "", ""
         fixing, fix_from, fix_digest = "", 0, None  # the file a fix request asked for, since when
         seed_base = 10 * (index + 1) if instruction.startswith(REPAIR) else 0  # repairs sample anew
-        if instruction.startswith(REPAIR):  # the control unit's own step starts from the failure
+        sampled: CheckReport | None = None  # a failed check to repair by best-of-n draws
+        if instruction.startswith(REPAIR) and self.samples > 1:
+            sampled = check_work(self.store, self.mode, self.limits, require)
+        elif instruction.startswith(REPAIR):  # the control unit's own step starts from the failure
             messages, fixing = self._fix_messages(run, state, index, check_work(self.store, self.mode,
                                                                            self.limits, require))  # fmt: skip
             fix_from, fix_digest = len(run.toolbox.writes), self.store.digests().get(fixing)
         else:
             messages = self._fresh_messages(run, state, index, progress)
-        while True:
+        while sampled is None:
             if turns >= min(budget, self.max_turns_per_step):
                 wrote = self._wrote_its_files(run, instruction, before, writes_from)
                 if wrote and check_work(self.store, self.mode, self.limits, require).ok:
@@ -250,6 +254,9 @@ class InstructionLoop:
             report = check_work(self.store, self.mode, self.limits, require)
             if report.ok:
                 break
+            if self.samples > 1:
+                sampled = report
+                break
             if fixes >= self.max_fix_rounds:
                 failure = f"checks still failing after {fixes} fix rounds"
                 break
@@ -259,6 +266,21 @@ class InstructionLoop:
             same = fixing if rewrote and self.store.digests().get(fixing) == fix_digest else ""
             messages, fixing = self._fix_messages(run, state, index, report, same)
             fix_from, fix_digest = len(run.toolbox.writes), self.store.digests().get(fixing)
+        unwritten = _missing(instruction, self._touched(run, before, writes_from)) if failure else []
+        if unwritten and self.samples > 1:  # the conversation never wrote its file: draw it
+            note = f"{unwritten[0]} was not written ({failure})."
+            report = check_work(self.store, self.mode, self.limits, require)
+            seed, left = 1000 * (index + 1) + 500, budget - turns
+            draw = await self._draw(run, state, index, report, require, left, seed, unwritten[0], note)
+            turns += draw.calls
+            if draw.kept and not _missing(instruction, self._touched(run, before, writes_from)):
+                failure, sampled = "", (None if draw.report.ok else draw.report)
+        if sampled is not None:
+            left = budget - turns
+            report, rounds, calls = await self._sample_fixes(run, state, index, sampled, require, left)
+            fixes, turns = fixes + rounds, turns + calls
+            if not report.ok:
+                failure = f"checks still failing after {rounds} draws of up to {self.samples} samples"
         wrote = self._touched(run, before, writes_from)
         summary = summary or (f"wrote {', '.join(wrote)}" if wrote else "changed no file")
         if failure:

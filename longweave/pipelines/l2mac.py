@@ -35,7 +35,10 @@ The control unit's check also fails stubs (functions whose body is only ``pass``
 ``l2mac_fix``): pytest's output, the files at fault and the one file to rewrite
 (``longweave.agents._fixes``); a reply that only runs or reads is told so, a "complete" without
 the rewrite is asked again (`max_reasks`), and a rewrite identical to the broken file is named in
-the next fix request. In code mode, when the final check fails, the control unit adds up to
+the next fix request. With ``samples`` > 1 a failed check is repaired by best-of-n draws
+instead (``longweave.pipelines._l2mac_sample``): candidates of the file at fault, each from a
+context that does not show the broken file, checked in the sandbox, the best kept. In code mode,
+when the final check fails, the control unit adds up to
 `max_repairs` (2) instructions of its own ("Repair: write pytest tests in test_roman.py ...",
 "Repair: fix the code ..."), each starting from the fix request; with ``require_tests`` (by
 default, when the task mentions tests) a package whose tests are missing, or collect nothing,
@@ -73,6 +76,7 @@ from longweave.events import EventHandler, Notice, PlanReady, StepDone, StepStar
 from longweave.llm import LLM
 from longweave.memory.file_store import FileStore
 from longweave.pipelines._l2mac_registry import RegistryMixin, check_task, repair_instruction
+from longweave.pipelines._l2mac_sample import BestOfN
 from longweave.pipelines._l2mac_step import InstructionLoop, L2MACRun, changed_paths
 from longweave.pipelines.base import Pipeline, Result
 from longweave.pipelines.compose import NodeIO
@@ -150,7 +154,7 @@ class L2MACResult(Result):
         return bool(self.files) and not self.failed_steps and not self.stopped and self.test_report.ok
 
 
-class L2MAC(RegistryMixin, InstructionLoop, Pipeline):
+class L2MAC(RegistryMixin, InstructionLoop, BestOfN, Pipeline):
     """Instruction registry + control unit + file store (Holt et al., ICLR 2024).
 
     As a node of your own LangGraph graph (`longweave.as_node`), it reads and writes:
@@ -166,9 +170,19 @@ class L2MAC(RegistryMixin, InstructionLoop, Pipeline):
             registry are kept in its ``.longweave/`` folder.
         mode: "code" (a Python package with tests) or "book" (Markdown chapters).
         max_steps: agent calls allowed in the whole run; the run stops cleanly past it.
-        max_turns_per_step: agent calls allowed for one instruction.
+        max_turns_per_step: agent turns allowed in one instruction's conversation (best-of-n
+            candidates are bounded by `samples` and `max_fix_rounds` instead).
         max_instructions: longest registry the planner may write.
-        max_fix_rounds: times a failed check is fed back per instruction.
+        max_fix_rounds: times a failed check is fed back per instruction (with `samples` > 1:
+            draws of candidates per instruction).
+        samples: candidates drawn for the file at fault when a step's check fails (best-of-n,
+            ``longweave.pipelines._l2mac_sample``): each from a fresh context without the broken
+            file, with its own seed, written and checked in the sandbox; the first that passes
+            is kept, else the one passing most tests, and the next draw is for the counterpart
+            (the tests of a module, the module of a test file). 1 (default): fix rounds instead,
+            a conversation that shows the broken file and asks for its correction, which suits
+            models that can correct code; small ones (the 1.5B coder) mostly rewrite the same
+            file, so give them 3 or so. Each candidate is an agent call of `max_steps`.
         max_restarts: summarise-and-restart cycles allowed per instruction.
         max_reasks: times a step is asked again after a reply with no action, or after marking
             complete without changing the files it had to write (or, in a fix round, without
@@ -185,8 +199,8 @@ class L2MAC(RegistryMixin, InstructionLoop, Pipeline):
         native_tools: send ``tools=`` and read native tool calls; None: where the backend
             supports them (`LLM.supports_tools`: OpenAI-compatible servers, llama.cpp with a
             tool-aware chat template). The plain-text action format is always understood.
-        prompts: overrides of the ``l2mac_planner``, ``l2mac_agent``, ``l2mac_summary`` and
-            ``l2mac_fix`` prompts.
+        prompts: overrides of the ``l2mac_planner``, ``l2mac_agent``, ``l2mac_summary``,
+            ``l2mac_fix`` and ``l2mac_sample`` prompts.
 
     Example:
         >>> from longweave.llm import ScriptedLLM
@@ -210,6 +224,7 @@ class L2MAC(RegistryMixin, InstructionLoop, Pipeline):
         max_turns_per_step: int = 20,
         max_instructions: int = 12,
         max_fix_rounds: int = 3,
+        samples: int = 1,
         max_restarts: int = 5,
         max_reasks: int = 2,
         require_tests: bool | None = None,
@@ -224,11 +239,11 @@ class L2MAC(RegistryMixin, InstructionLoop, Pipeline):
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, not {mode!r}.")
         if (
-            min(max_steps, max_turns_per_step, max_instructions) < 1
+            min(max_steps, max_turns_per_step, max_instructions, samples) < 1
             or min(max_fix_rounds, max_restarts, max_reasks, max_repairs) < 0
         ):
             raise ConfigError(
-                "max_steps, max_turns_per_step and max_instructions must be >= 1; the rest >= 0."
+                "max_steps, max_turns_per_step, max_instructions and samples must be >= 1; the rest >= 0."
             )
         self.store = FileStore(workdir)
         self.mode = mode
@@ -236,6 +251,7 @@ class L2MAC(RegistryMixin, InstructionLoop, Pipeline):
         self.max_turns_per_step = max_turns_per_step
         self.max_instructions = max_instructions
         self.max_fix_rounds = max_fix_rounds
+        self.samples = samples
         self.max_restarts = max_restarts
         self.max_reasks = max_reasks
         self.require_tests = require_tests if mode == "code" else False
@@ -356,8 +372,9 @@ class L2MAC(RegistryMixin, InstructionLoop, Pipeline):
                 "model", "user" or "checkpoint", and ``dropped``), `StepStarted`, `StepDone`
                 (``ok``, ``reason``; ``details``: ``changed``, ``written``, ``summary``), and
                 `Notice` "restart" (``summary``), "check_failed" (``feedback``), "no_effect"
-                (``missing``) and "repair" (an instruction the control unit added:
-                ``instruction``, ``feedback``).
+                (``missing``), "sampled" (a best-of-n draw: ``target``, ``scores`` per candidate
+                as ``(ok, tests passed)`` or None, ``kept``) and "repair" (an instruction the
+                control unit added: ``instruction``, ``feedback``).
         """
         started = time.monotonic()
         run = L2MACRun(Toolbox(self.store, self.mode, self.limits), on_event=on_event)

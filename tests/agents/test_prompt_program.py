@@ -76,6 +76,9 @@ def test_steps_keep_their_sub_lines_and_code_and_unrunnable_ones_are_dropped():
         ("Start the development server", False),
         ("Publish the package to PyPI", False),
         ("Set up the project structure", False),
+        ("No other files required as per the instructions.", False),
+        ("Nothing else is needed.", False),
+        ("No changes to test_roman.py are required", True),  # names a file: the agent judges
         ("Create setup.py so that pip can install the package", True),  # names a file
         ("Write stack.py with a Stack class: push, pop and peek", True),
         ("Run the tests", True),
