@@ -83,6 +83,7 @@ from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
 
 MODES = ("code", "book")
+SMALL_MODEL_SAMPLES = 3  # best-of-n draws for a model run on this CPU (BENCHMARKS.md, issue 15 L2MAC)
 #: Failures that were about the check only (the step's files were written): a repair can undo them.
 _CHECK_FAILED = re.compile(r"^\d+: (?:checks still failing|did not rewrite \S+ after the check failed)")
 _ASKS_FOR_TESTS = re.compile(r"\b(?:tests?|tested|testing|pytest|unittest)\b", re.I)
@@ -179,10 +180,12 @@ class L2MAC(RegistryMixin, InstructionLoop, BestOfN, Pipeline):
             ``longweave.pipelines._l2mac_sample``): each from a fresh context without the broken
             file, with its own seed, written and checked in the sandbox; the first that passes
             is kept, else the one passing most tests, and the next draw is for the counterpart
-            (the tests of a module, the module of a test file). 1 (default): fix rounds instead,
-            a conversation that shows the broken file and asks for its correction, which suits
+            (the tests of a module, the module of a test file). 1: fix rounds instead, a
+            conversation that shows the broken file and asks for its correction, which suits
             models that can correct code; small ones (the 1.5B coder) mostly rewrite the same
-            file, so give them 3 or so. Each candidate is an agent call of `max_steps`.
+            file. None (default): 3 for a model run on this machine's CPU (`LLM.runs_on_cpu`,
+            the embedded models: 1 -> 4 of 5 bench_l2mac tasks with the 1.5B), else 1. Each
+            candidate is an agent call of `max_steps`.
         max_restarts: summarise-and-restart cycles allowed per instruction.
         max_reasks: times a step is asked again after a reply with no action, or after marking
             complete without changing the files it had to write (or, in a fix round, without
@@ -224,7 +227,7 @@ class L2MAC(RegistryMixin, InstructionLoop, BestOfN, Pipeline):
         max_turns_per_step: int = 20,
         max_instructions: int = 12,
         max_fix_rounds: int = 3,
-        samples: int = 1,
+        samples: int | None = None,
         max_restarts: int = 5,
         max_reasks: int = 2,
         require_tests: bool | None = None,
@@ -236,6 +239,8 @@ class L2MAC(RegistryMixin, InstructionLoop, BestOfN, Pipeline):
         prompts: dict[str, PromptOverride] | None = None,
     ) -> None:
         super().__init__(llm, prompts=prompts)
+        if samples is None:
+            samples = SMALL_MODEL_SAMPLES if self.llm.runs_on_cpu else 1
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES}, not {mode!r}.")
         if (

@@ -96,6 +96,16 @@ def test_a_later_candidate_that_passes_the_tests_is_kept(tmp_path):
     assert llm.seeds[:2] == [None, None] and len(set(llm.seeds[2:])) == 2  # each candidate its own seed
 
 
+def test_a_model_on_this_cpu_gets_best_of_n_by_default(tmp_path):
+    # the embedded models' default: the fix rounds of the default (1) left roman.py wrong
+    llm = Seeded(roman_model(good_from=2))
+    llm.runs_on_cpu = True
+    result = L2MAC(llm, workdir=tmp_path).run("roman.py with to_roman, plus pytest tests", registry=REGISTRY)
+    assert result.ok and result.files["roman.py"] == ROMAN
+    served = Seeded(roman_model(good_from=2))
+    assert L2MAC(served, workdir=tmp_path / "other").samples == 1
+
+
 def test_a_draw_where_every_candidate_fails_is_a_failed_step_and_the_file_is_put_back(tmp_path):
     llm = Seeded(roman_model(good_from=None))
     events = []
