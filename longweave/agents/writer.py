@@ -217,10 +217,11 @@ class Writer:
         """
         policy = self.policy
         text, calls, retries, continues, reasons, truncated = "", 0, 0, 0, [], False
+        written = 0  # count_words(text), kept as pieces join (a join adds no word and merges none)
         how = CONTINUE_IN_PLACE
         per_word = CJK_TOKENS_PER_CHAR if is_cjk(str(variables.get("instruction", ""))) else None
         while True:
-            remaining = words - count_words(text)
+            remaining = words - written
             if text:
                 tail = text_tail(text, self.tail_tokens, self.llm)
                 messages = self.continue_prompt.render(
@@ -263,20 +264,21 @@ class Writer:
                     )
                 retries += 1
                 continue
-            how = NEW_PASSAGE if text and count_words(piece) < remaining / 4 else CONTINUE_IN_PLACE
-            text = join(text, piece)
+            added = count_words(piece)
+            how = NEW_PASSAGE if text and added < remaining / 4 else CONTINUE_IN_PLACE
+            text, written = join(text, piece), written + added
             truncated = reply.finish_reason in ("length", "repetition")
-            if count_words(text) >= policy.short * words or continues >= policy.max_continues:
+            if written >= policy.short * words or continues >= policy.max_continues:
                 break
             continues += 1
         cut = False
-        if count_words(text) > policy.long * words:
+        if written > policy.long * words:
             text, cut = cut_at_sentence(text, words), True
         elif truncated:  # stopped mid-sentence (max_tokens, a loop): end at the last full sentence
             ends = [m.end() for m in _SENTENCE_END.finditer(text)]
             if ends and count_words(text[: ends[-1]]) >= policy.short * words:
                 text, cut = text[: ends[-1]], True
-        return Written(text, count_words(text), calls, continues, cut, retries)
+        return Written(text, count_words(text) if cut else written, calls, continues, cut, retries)
 
     def _fit(self, messages: list[dict], max_tokens: int, label: str) -> int:
         room = self.llm.context_window - self.llm.count_tokens(messages) - 16
@@ -408,7 +410,8 @@ def is_echo(sentence: str, scaffold: frozenset[tuple[str, ...]] = frozenset()) -
     words = sentence_key(sentence).split()
     if SHORT_ECHO <= len(words) < ECHO_NGRAM:
         return tuple(words) in scaffold
-    return any(tuple(words[i : i + ECHO_NGRAM]) in scaffold for i in range(len(words) - ECHO_NGRAM + 1))
+    # zip builds the runs in C: a reply's sentences are all checked, so this is per word
+    return not scaffold.isdisjoint(zip(*(words[k:] for k in range(ECHO_NGRAM)), strict=False))
 
 
 def plan_lines(text: str) -> list[str]:

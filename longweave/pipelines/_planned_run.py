@@ -98,6 +98,10 @@ class PlannedRun(RunContext):
     plan_source: str = ""
     single: bool = False
     headings: bool = True
+    # A stored section never changes, so its text and its words (heading included) are read and
+    # counted once: a batch's budgets and progress then cost no recount of the whole text.
+    _texts: dict[int, str] = field(default_factory=dict, repr=False)
+    _words: dict[int, int] = field(default_factory=dict, repr=False)
 
     def load_plan(self) -> list[Section]:
         """The stored plan (read once, then cached)."""
@@ -119,7 +123,12 @@ class PlannedRun(RunContext):
 
     def section(self, i: int) -> str | None:
         """Section i's stored text, or None when it is not written yet."""
-        return self.store.get(self.run_id, f"section/{i}")
+        text = self._texts.get(i)
+        if text is None:
+            text = self.store.get(self.run_id, f"section/{i}")
+            if text is not None:
+                self._texts[i] = text
+        return text
 
     def written(self) -> list[str]:
         """The texts of the sections written so far, in plan order, up to the first missing one."""
@@ -132,8 +141,14 @@ class PlannedRun(RunContext):
         return out
 
     def words_written(self, upto: int | None = None) -> int:
-        """Words of the sections written so far (before `upto`), headings included."""
-        return count_words(self.assemble(upto))
+        """Words of the sections written so far (before `upto`), headings included: the count
+        of `assemble(upto)`, summed per section (the blank lines between them join no words)."""
+        total = 0
+        for i, text in enumerate(self.written()[:upto]):
+            if i not in self._words:
+                self._words[i] = count_words(self._piece(i, text))
+            total += self._words[i]
+        return total
 
     def budget(self, i: int) -> int:
         """Section i's body budget: its plan words plus what earlier sections missed.
@@ -150,10 +165,11 @@ class PlannedRun(RunContext):
 
     def assemble(self, upto: int | None = None) -> str:
         """The Markdown text of the sections written so far (before `upto`), each under its title."""
-        plan, texts = self.load_plan(), self.written()[:upto]
-        if not self.headings:
-            return "\n\n".join(texts)
-        return "\n\n".join(f"## {plan[i].title}\n\n{t}" for i, t in enumerate(texts))
+        return "\n\n".join(self._piece(i, t) for i, t in enumerate(self.written()[:upto]))
+
+    def _piece(self, i: int, text: str) -> str:
+        """Section i as it stands in the assembled text: under its heading, unless headings are off."""
+        return f"## {self.load_plan()[i].title}\n\n{text}" if self.headings else text
 
 
 def plan_record(outcome: PlanOutcome) -> dict:
@@ -207,7 +223,7 @@ class PlannedPipeline(Pipeline):
         started = time.monotonic()
         async with open_checkpoint(self.checkpoint) as cp:
             cp.store.claim(run_id, {"method": self.method, **meta}, what=self.claim_what)
-            graph = self._builder.compile(checkpointer=cp.saver)
+            graph = cp.compiled(self._builder)
             config = self._run_config(run_id)
             run = self.run_type(
                 run_id=run_id, instruction=meta["instruction"], store=cp.store, on_event=on_event, **fields

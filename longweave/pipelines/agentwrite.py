@@ -77,7 +77,6 @@ from longweave.pipelines._planned_run import PlannedPipeline, PlannedRun, plan_r
 from longweave.pipelines.base import Result
 from longweave.pipelines.compose import NodeIO
 from longweave.prompts import PromptOverride
-from longweave.text import count_words
 
 SINGLE_CALL_WORDS = 300
 SMALL_MODEL_SECTION_WORDS = 300
@@ -426,7 +425,7 @@ class AgentWrite(PlannedPipeline):
             plan=[s.to_dict() for s in run.load_plan()],
             plan_source=stored["source"],
             target_words=stored["target_words"],
-            words=count_words(text),
+            words=run.words_written(),
             sections=run.written(),
             run_id=run.run_id,
             resumed=resumed,

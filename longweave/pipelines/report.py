@@ -310,7 +310,7 @@ class Report(PlannedPipeline):
                 details=counts,
             ))  # fmt: skip
         kept = sum(1 for k in range(i + 1) for c in run.json(f"citations/{k}") or [] if c["verified"])
-        return {"next": i + 1, "words": count_words(run.assemble()), "citations": kept}
+        return {"next": i + 1, "words": run.words_written(), "citations": kept}
 
     async def _bibliography_node(self, state: ReportState, runtime: Runtime[_Run]) -> ReportState:
         run = runtime.context
