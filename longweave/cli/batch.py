@@ -6,6 +6,7 @@
     longweave batch questions.jsonl -o answers.jsonl --method ask --read rag
     longweave batch prompts.jsonl -o out.jsonl --checkpoint postgresql://lw@db/lw   # several machines
     longweave batch prompts.jsonl -o out.jsonl --ray --workers 4                    # a Ray cluster
+    longweave batch prompts.jsonl -o out.jsonl --processes 4 -m "openai:m@URL1,URL2"  # 4 local processes
 
 Each input line is a JSON object with an ``id``: ``instruction`` (and optionally ``words``,
 ``plan``) for agentwrite and cogwriter; ``corpus`` (paths) and ``instruction`` for report;
@@ -261,6 +262,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="The Ray cluster to join (default: start a local one).")
         ] = None,
         workers: Annotated[int, typer.Option(min=1, help="Ray workers (with --ray).")] = 2,
+        processes: Annotated[
+            int, typer.Option(min=1, help="Local processes sharing the batch (each its own model client).")
+        ] = 1,
     ) -> None:
         """Run one method over every input of a JSONL file: resumable, failures recorded, JSONL out."""
         if not inputs.is_file():
@@ -300,7 +304,7 @@ def register(app: typer.Typer) -> None:
                 pipeline = build(spec)
                 llm = pipeline.llm
                 try:
-                    result = run_many(pipeline, inputs, **common)
+                    result = run_many(pipeline, inputs, processes=processes, **common)
                 finally:
                     display.close()
                     llm.close()

@@ -230,9 +230,12 @@ async def arun_many(
                     elsewhere.append(item)
             # Items other workers hold: wait for them to finish, or take them over when their
             # worker dies (its lease runs out), so the batch ends with every item resolved.
+            # Checked at once (most finished while this worker ran its own), then often while
+            # few are left (the batch's last items), less often while many are.
             while elsewhere:
-                await asyncio.sleep(min(2.0, lease_seconds / 3))
                 elsewhere = [item for item in elsewhere if not await start(item)]
+                if elsewhere:
+                    await asyncio.sleep(min(0.2 if len(elsewhere) <= 100 else 2.0, lease_seconds / 3))
             if running:
                 await asyncio.gather(*running)
         finally:
@@ -268,6 +271,7 @@ def run_many(
     on_event: EventHandler | None = None,
     batch_id: str = BATCH_ID,
     lease_seconds: float = LEASE_SECONDS,
+    processes: int = 1,
 ) -> BatchResult:
     """Run `pipeline` over every input, resumably; records go to `output` as JSONL.
 
@@ -288,6 +292,10 @@ def run_many(
             `BatchResult`).
         batch_id: the batch's id in the checkpoint (one checkpoint can hold several batches).
         lease_seconds: how long an item stays taken by a worker that stopped renewing it.
+        processes: local processes working the batch (``fork``; see `batch_processes`): when
+            one process's orchestration is the bottleneck (many fast servers). Needs a
+            checkpoint file or URL; `concurrency` is divided among them; each has its own copy
+            of the model, so its ``max_concurrency`` applies per process.
 
     Returns:
         A `BatchResult`: counts, this run's usage, words and length scores, failures.
@@ -305,18 +313,25 @@ def run_many(
         >>> result.done, result.words
         (2, 150)
     """
-    return run_sync(
-        arun_many(
+    options = {"output": output, "limit": limit, "retry_failed": retry_failed, "batch_id": batch_id,
+               "lease_seconds": lease_seconds}  # fmt: skip
+    if processes < 1:
+        raise InputError(f"processes must be at least 1, not {processes}.")
+    if processes > 1:
+        from longweave.pipelines.batch_processes import run_processes
+
+        return run_processes(
             pipeline,
             inputs,
-            output=output,
+            processes,
             checkpoint=checkpoint,
             concurrency=concurrency,
-            limit=limit,
-            retry_failed=retry_failed,
             on_event=on_event,
-            batch_id=batch_id,
-            lease_seconds=lease_seconds,
+            **options,
+        )
+    return run_sync(
+        arun_many(
+            pipeline, inputs, checkpoint=checkpoint, concurrency=concurrency, on_event=on_event, **options
         )
     )
 
