@@ -11,7 +11,11 @@ One run measures, on this machine:
   - peak resident memory of a batch of 100 and of 1,000 items, each in a fresh process
     (target: flat, not growing with the batch).
 
-Run: flock /tmp/longweave-cpu.lock env PYTHONPATH=$PWD python benchmarks/bench_batch.py [--items 1000,100]
+  - the same with the items spread over N local processes (`run_many(processes=N)`), each
+    with its own pool at 16 / N requests per server, so the servers' load is the same.
+
+Run (options: --items 1000,100 --processes 1,2):
+    flock /tmp/longweave-cpu.lock env PYTHONPATH=$PWD python benchmarks/bench_batch.py
 """
 
 from __future__ import annotations
@@ -31,8 +35,13 @@ SECTIONS = "\n- Source: where the river starts\n- Towns: who lives on its banks\
            "- Bridges: how people cross\n- Delta: where it meets the sea"  # fmt: skip
 
 
-def one_batch(urls: list[str], items: int, latency: float, per_server: int, concurrency: int) -> dict:
-    """Run one batch in this process; what it measured."""
+def one_batch(urls: list[str], items: int, latency: float, per_server: int, concurrency: int,
+              processes: int = 1) -> dict:  # fmt: skip
+    """Run one batch from this process (and `processes` - 1 forked helpers); what it measured.
+
+    Each process has its own pool, so each sends a server at most ``per_server / processes``
+    requests at once: the servers' load, and so the ideal, is the same for any `processes`.
+    """
     from longweave import AgentWrite, load_llm
     from longweave.pipelines.batch import run_many
 
@@ -42,36 +51,45 @@ def one_batch(urls: list[str], items: int, latency: float, per_server: int, conc
         for k in range(items):
             instruction = f"Write a 2000-word guide to river {k}.{SECTIONS}"
             f.write(json.dumps({"id": f"b{k}", "instruction": instruction}) + "\n")
-    llm = load_llm("openai:bench@" + ",".join(urls), max_concurrency=per_server)
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    llm = load_llm("openai:bench@" + ",".join(urls), max_concurrency=max(1, per_server // processes))
+    cpu0 = _cpu()
     started = time.perf_counter()
     result = run_many(AgentWrite(llm), inputs, output=work / "out.jsonl", checkpoint=work / "cp.db",
-                      concurrency=concurrency)  # fmt: skip
+                      concurrency=concurrency, processes=processes)  # fmt: skip
     wall = time.perf_counter() - started
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-    per_endpoint = llm.endpoint_usage()
+    cpu = _cpu() - cpu0  # this process and its helpers (joined by then); the servers run elsewhere
+    per_endpoint = llm.endpoint_usage()  # this process's share only, when processes > 1
     llm.close()
-    calls = sum(e["calls"] for e in per_endpoint)
-    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    calls = result.usage.calls
     ideal = calls * latency / (len(urls) * per_server)
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return {
         "items": items,
+        "processes": processes,
         "done": result.done,
         "failed": result.failed,
         "words": result.words,
         "mean_S_l": result.mean_length_score,
         "calls": calls,
-        "calls_per_endpoint": [e["calls"] for e in per_endpoint],
+        "calls_per_endpoint": [e["calls"] for e in per_endpoint],  # of this process
         "wall_s": round(wall, 2),
         "ideal_s": round(ideal, 2),
         "throughput_ratio": round(ideal / wall, 3),
         "items_per_s": round(items / wall, 1),
         "cpu_s": round(cpu, 2),
         "cpu_ms_per_call": round(1000 * cpu / max(1, calls), 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak / 1024, 1),  # the largest one process reached
         "checkpoint_mb": round((work / "cp.db").stat().st_size / 1e6, 1),
         "output_mb": round((work / "out.jsonl").stat().st_size / 1e6, 1),
     }
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children."""
+    return sum(
+        r.ru_utime + r.ru_stime
+        for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
 
 
 def main() -> None:
@@ -80,13 +98,17 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--servers", type=int, default=4)
     parser.add_argument("--per-server", type=int, default=16)
-    parser.add_argument("--concurrency", type=int, default=80, help="items in flight")
+    parser.add_argument("--concurrency", type=int, default=80, help="items in flight (all processes)")
+    parser.add_argument("--processes", default="1,2", help="process counts, each run for every batch size")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: run one batch, print JSON
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     if args.child:
         urls = args.child.split(",")
-        print(json.dumps(one_batch(urls, int(args.items), args.latency, args.per_server, args.concurrency)))
+        row = one_batch(
+            urls, int(args.items), args.latency, args.per_server, args.concurrency, int(args.processes)
+        )
+        print(json.dumps(row))
         return
     server = subprocess.Popen(
         [sys.executable, "-m", "longweave.testing", "--count", str(args.servers),
@@ -96,11 +118,12 @@ def main() -> None:
     try:
         urls = [server.stdout.readline().strip() for _ in range(args.servers)]
         rows = []
-        for n in [int(x) for x in args.items.split(",")]:
+        runs = [(int(n), int(p)) for n in args.items.split(",") for p in args.processes.split(",")]
+        for n, processes in runs:
             out = subprocess.run(
                 [sys.executable, __file__, "--child", ",".join(urls), "--items", str(n),
                  "--latency", str(args.latency), "--per-server", str(args.per_server),
-                 "--concurrency", str(args.concurrency)],
+                 "--concurrency", str(args.concurrency), "--processes", str(processes)],
                 capture_output=True, text=True, cwd=ROOT, check=True,
             )  # fmt: skip
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
