@@ -293,7 +293,13 @@ def section_from_any(item: object) -> Section:
 
 def _placeholder_title(title: str) -> bool:
     bare = title.strip(" .…[]()<>*#:-").lower()
-    return not re.search(r"[^\W\d_]", bare) or bare in ("title", "section title", "short title", "heading")
+    if not re.search(r"[^\W\d_]", bare) or bare in ("title", "section title", "short title", "heading"):
+        return True
+    # the JSON format's own placeholder, or its word range, copied ("<2-6 words naming the part>",
+    # "1-2 words": the 0.5B's titles for a Chinese essay)
+    return title.lstrip().startswith("<") or bool(
+        re.fullmatch(r"[\d\s\-–~]+words?(?: naming the part)?", bare)
+    )
 
 
 def _usable(s: Section) -> bool:

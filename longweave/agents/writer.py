@@ -39,6 +39,7 @@ and where text is stored.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from longweave.errors import BudgetError, SectionFailed
 from longweave.llm import LLM, Trace
 from longweave.prompts import PromptTemplate
 from longweave.text import count_words, word_spans
+from longweave.text.language import write_in
 
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*(?=\s|$)")
 _FAILURE = re.compile(
@@ -196,12 +198,13 @@ class Writer:
         seen: str = "",
         headings: bool = False,
         titles: tuple[str, ...] = (),
+        quoting: str = "",
     ) -> Written:
         """Write a section of about `words` words.
 
         Args:
             variables: the prompt's variables (instruction, plan, context, title, point...);
-                ``words`` is set here.
+                ``words`` is set here, and ``language`` where not given.
             words: the budget.
             label: names the section in errors ("section 3 'The storm'").
             seen: the text written before this section; its sentences are not written again.
@@ -210,6 +213,10 @@ class Writer:
                 pipeline, and any the model writes are dropped.
             titles: the plan's section titles; a reply's line that is only one of them, or
                 opens with one and a colon, loses it (see `clean`).
+            quoting: a text the section must not copy from (the writing instruction, for a
+                section of a planned piece: the 0.5B opened a German letter with the
+                instruction itself); a sentence holding `ECHO_NGRAM` words of it in a row is
+                dropped as an echo.
 
         Raises:
             SectionFailed: every attempt came back empty or error-like.
@@ -220,6 +227,9 @@ class Writer:
         written = 0  # count_words(text), kept as pieces join (a join adds no word and merges none)
         how = CONTINUE_IN_PLACE
         per_word = CJK_TOKENS_PER_CHAR if is_cjk(str(variables.get("instruction", ""))) else None
+        scaffold = self.scaffold | _word_runs(quoting) if quoting else self.scaffold
+        # the language to write in, by name where it is not English (`text.language.write_in`)
+        variables = {"language": write_in(str(variables.get("instruction", ""))), **variables}
         while True:
             remaining = words - written
             if text:
@@ -246,7 +256,7 @@ class Writer:
             )
             calls += 1
             piece = clean(
-                reply.text, seen=f"{seen}\n\n{text}", scaffold=self.scaffold, headings=headings, titles=titles
+                reply.text, seen=f"{seen}\n\n{text}", scaffold=scaffold, headings=headings, titles=titles
             )
             if reply.finish_reason == "repetition":  # the repeat stop leaves half a sentence
                 piece = _whole_sentences(piece)
@@ -400,6 +410,13 @@ def prompt_ngrams(*prompts: PromptTemplate, n: int = ECHO_NGRAM) -> frozenset[tu
         words = _norm(chunk).split()
         grams.update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
     return frozenset(grams)
+
+
+@functools.lru_cache(maxsize=64)
+def _word_runs(text: str, n: int = ECHO_NGRAM) -> frozenset[tuple[str, ...]]:
+    """Every `n`-word run of `text` (a writing instruction), in `is_echo`'s form."""
+    words = _norm(text).split()
+    return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
 
 
 def is_echo(sentence: str, scaffold: frozenset[tuple[str, ...]] = frozenset()) -> bool:

@@ -23,15 +23,10 @@ from collections import Counter
 
 from longweave.agents.writer import is_echo, plan_lines, prompt_ngrams, sentence_key, split_sentences
 from longweave.prompts import load_prompt
+from longweave.text.language import FUNCTION_WORDS as _FUNCTION_WORDS
 
 WRITING_PROMPTS = ("planner", "writer", "writer_continue", "writer_single", "summarizer")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-_FUNCTION_WORDS = {
-    "en": "the and of to a in is that it was for on with as he she his her they at by".split(),
-    "de": "der die das und ist nicht ein eine zu den mit von sich des auf für im dem".split(),
-    "es": "el la los las de que y en un una es por con para del se su al lo".split(),
-    "fr": "le la les de des et est un une que dans pour qui sur pas du au avec il".split(),
-}
 
 
 def prompt_echoes(text: str, prompts: tuple[str, ...] = WRITING_PROMPTS) -> list[str]:

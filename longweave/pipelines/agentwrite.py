@@ -289,7 +289,7 @@ class AgentWrite(PlannedPipeline):
             if run.single:
                 options = {"label": "the piece", "headings": True}
             else:
-                options = {"seen": run.assemble(upto=i)}
+                options = {"seen": run.assemble(upto=i), "quoting": run.instruction}
             writer = self.single_writer if run.single else self.writer
             variables = self._variables(run, i)
             cost = await self._write_section(run, i, writer, variables, f"section/{i}", **options)

@@ -242,3 +242,21 @@ def test_a_chat_assistants_talk_is_not_prose_of_the_piece():
         "I'm here to assist. The next section ends with: the keeper. Happy writing!"
     )
     assert clean(reply) == 'The keeper climbed the stairs.\n\n"Thank you," she said, and smiled.'
+
+
+async def test_a_section_that_copies_the_instruction_loses_that_sentence():
+    instruction = (
+        "Schreibe einen Brief von etwa 400 Wörtern an einen alten Freund, in dem du von deinem "
+        "Umzug erzählst."
+    )
+    llm = ScriptedLLM(default=f"{instruction} Lieber Jonas, ich wohne jetzt in Hamburg, nah am Hafen.")
+    writer = Writer(
+        llm, load_prompt("writer"), load_prompt("writer_continue"), policy=LengthPolicy(max_continues=0)
+    )
+    variables = {"instruction": instruction, "plan": "1. Brief (400 words)", "written": "",
+                 "number": 1, "total": 1, "title": "Brief", "point": "der Umzug"}  # fmt: skip
+    out = await writer.write(variables, 12, label="section 1", quoting=instruction)
+    assert "Write about 12 words, in German, the language of the writing instruction" in llm.prompts[0]
+    assert out.text == "Lieber Jonas, ich wohne jetzt in Hamburg, nah am Hafen."
+    kept = await writer.write(variables, 12, label="section 1")  # without `quoting` it is prose
+    assert kept.text.startswith("Schreibe einen Brief")
