@@ -75,7 +75,11 @@ _PROMPT_TALK = re.compile(
     r"\bwriting\s+(?:instruction|plan)\b|\bwhat\s+is\s+(?:already\s+)?written\s+so\s+far\b|"
     r"\bsections?\s+(?:already\s+)?written\b|\bnothing\s+is\s+written\s+yet\b|"
     r"\b(?:previous|next|last|this)\s+section\s+(?:so\s+far\s+)?ends\s+with\b|"
-    r"\bthis\s+section\s+(?:is|will\s+be)\s+the\s+\w+\s+(?:one\s+)?of\b",
+    r"\bthis\s+section\s+(?:is|will\s+be)\s+the\s+\w+\s+(?:one\s+)?of\b|"
+    # a reply that announces itself ("Continuing section 1 of our article", "Aquí tienes la
+    # sección 1 del artículo"): the 0.5B's continuations of a Spanish article
+    r"\bcontinu\w*\s+(?:with\s+)?(?:the\s+)?(?:section|sección|abschnitt)\b|"
+    r"\b(?:here\s+is|here's|aquí\s+tienes|voici)\s+(?:the\s+|la\s+|el\s+)?(?:section|sección|article|artículo)\b",
     re.I,
 )
 # What a chat assistant says to its user, not prose of the piece: a small instruct model asked to

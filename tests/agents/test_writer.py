@@ -239,7 +239,8 @@ def test_a_chat_assistants_talk_is_not_prose_of_the_piece():
         "The keeper climbed the stairs. I'm glad you found the information helpful! If you have "
         "any other questions, feel free to ask.\n\nI'm sorry, but I can't assist with that. "
         '#SafetyResponse #SafetyPrecautions #SafetyRescue\n\n"Thank you," she said, and smiled. '
-        "I'm here to assist. The next section ends with: the keeper. Happy writing!"
+        "I'm here to assist. The next section ends with: the keeper. Happy writing! Continuing "
+        "section 1 of our article, on walking. Aquí tienes la sección 1 del artículo."
     )
     assert clean(reply) == 'The keeper climbed the stairs.\n\n"Thank you," she said, and smiled.'
 
