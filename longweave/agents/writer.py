@@ -334,11 +334,11 @@ def clean(
     (`titles`) written as a plain line or as a "Title:" prefix of one (a small model opens a
     section with its title, and a summary shows sections that way); drops copied passage lists
     ("[notes.txt, ¶2] ..." entries, as Report's prompts show them), plan lines
-    ("2. The storm (400 words)", "Word Count: 300"), sentences already in `seen` or earlier in
-    the reply, sentences that talk our prompts' language ("section 3 of 8", "900 more words")
-    or a chat assistant's ("I hope this helps!", a run of hashtags), and sentences holding a
-    run of `ECHO_NGRAM` words from `scaffold` (`prompt_ngrams`). Other
-    headings are dropped unless `headings` is set.
+    ("2. The storm (400 words)", "Word Count: 300"), sentences of 4+ words already in `seen`,
+    any sentence earlier in the reply ("In a bottle. In a bottle." loops), sentences that talk
+    our prompts' language ("section 3 of 8", "900 more words") or a chat assistant's ("I hope
+    this helps!", a run of hashtags), and sentences holding a run of `ECHO_NGRAM` words from
+    `scaffold` (`prompt_ngrams`). Other headings are dropped unless `headings` is set.
     """
     text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
     text = _COPIED_ENTRY.sub("", _PLAN_LINE.sub("", text))
@@ -348,16 +348,18 @@ def clean(
         text = _HEADING_LINE.sub("", text)
     text = "\n".join(_once(text.splitlines(), {line.strip() for line in seen.splitlines() if line.strip()}))
     known = {_norm(s) for s in split_sentences(seen)}
+    mine: set[str] = set()  # this reply's own: a short sentence may recur in a piece, not loop in a reply
     paragraphs = []
     for para in re.split(r"\n\s*\n", text.strip()):
         kept = []
         for sentence in _sentences(para):
             key = _norm(sentence)
-            if len(key.split()) >= 4 and key in known:
+            if key in mine or (len(key.split()) >= 4 and key in known):
                 continue
             if is_echo(sentence, scaffold) or _ASSISTANT_TALK.search(sentence):
                 continue
             known.add(key)
+            mine.add(key)
             kept.append(sentence)
         if kept:
             paragraphs.append(" ".join(kept))

@@ -261,3 +261,10 @@ async def test_a_section_that_copies_the_instruction_loses_that_sentence():
     assert out.text == "Lieber Jonas, ich wohne jetzt in Hamburg, nah am Hafen."
     kept = await writer.write(variables, 12, label="section 1")  # without `quoting` it is prose
     assert kept.text.startswith("Schreibe einen Brief")
+
+
+def test_a_short_sentence_looping_in_one_reply_is_kept_once():
+    # the 0.5B's section 4 of a story: "In a bottle." five times in a row
+    assert clean("In a bottle. In a bottle. In a bottle. He left.") == "In a bottle. He left."
+    # across sections a short sentence may recur
+    assert clean("He smiled. They left.", seen="She waved. He smiled.") == "He smiled. They left."
