@@ -219,8 +219,8 @@ class Writer:
                 opens with one and a colon, loses it (see `clean`).
             quoting: a text the section must not copy from (the writing instruction, for a
                 section of a planned piece: the 0.5B opened a German letter with the
-                instruction itself); a sentence holding `ECHO_NGRAM` words of it in a row is
-                dropped as an echo.
+                instruction itself); a sentence that copies most of it is dropped as an echo
+                (see `clean`).
 
         Raises:
             SectionFailed: every attempt came back empty or error-like.
@@ -231,7 +231,6 @@ class Writer:
         written = 0  # count_words(text), kept as pieces join (a join adds no word and merges none)
         how = CONTINUE_IN_PLACE
         per_word = CJK_TOKENS_PER_CHAR if is_cjk(str(variables.get("instruction", ""))) else None
-        scaffold = self.scaffold | _word_runs(quoting) if quoting else self.scaffold
         # the language to write in, by name where it is not English (`text.language.write_in`)
         variables = {"language": write_in(str(variables.get("instruction", ""))), **variables}
         while True:
@@ -260,7 +259,12 @@ class Writer:
             )
             calls += 1
             piece = clean(
-                reply.text, seen=f"{seen}\n\n{text}", scaffold=scaffold, headings=headings, titles=titles
+                reply.text,
+                seen=f"{seen}\n\n{text}",
+                scaffold=self.scaffold,
+                headings=headings,
+                titles=titles,
+                quoting=quoting,
             )
             if reply.finish_reason == "repetition":  # the repeat stop leaves half a sentence
                 piece = _whole_sentences(piece)
@@ -327,6 +331,7 @@ def clean(
     scaffold: frozenset[tuple[str, ...]] = frozenset(),
     headings: bool = False,
     titles: tuple[str, ...] = (),
+    quoting: str = "",
 ) -> str:
     """What of a reply can be kept as text.
 
@@ -338,8 +343,12 @@ def clean(
     any sentence earlier in the reply ("In a bottle. In a bottle." loops), sentences that talk
     our prompts' language ("section 3 of 8", "900 more words") or a chat assistant's ("I hope
     this helps!", a run of hashtags), and sentences holding a run of `ECHO_NGRAM` words from
-    `scaffold` (`prompt_ngrams`). Other headings are dropped unless `headings` is set.
+    `scaffold` (`prompt_ngrams`), and sentences that copy most of `quoting` (a run of 60% of
+    its words, at least 8: the writing instruction copied whole, not a story's "voyage across
+    the Pacific on a raft", which the instruction names too). Other headings are dropped unless
+    `headings` is set.
     """
+    copied = _word_runs(quoting, max(8, math.ceil(0.6 * len(_norm(quoting).split())))) if quoting else None
     text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
     text = _COPIED_ENTRY.sub("", _PLAN_LINE.sub("", text))
     if titles:
@@ -357,6 +366,8 @@ def clean(
             if key in mine or (len(key.split()) >= 4 and key in known):
                 continue
             if is_echo(sentence, scaffold) or _ASSISTANT_TALK.search(sentence):
+                continue
+            if copied and _holds_run(key, copied):
                 continue
             known.add(key)
             mine.add(key)
@@ -419,10 +430,16 @@ def prompt_ngrams(*prompts: PromptTemplate, n: int = ECHO_NGRAM) -> frozenset[tu
 
 
 @functools.lru_cache(maxsize=64)
-def _word_runs(text: str, n: int = ECHO_NGRAM) -> frozenset[tuple[str, ...]]:
+def _word_runs(text: str, n: int) -> frozenset[tuple[str, ...]]:
     """Every `n`-word run of `text` (a writing instruction), in `is_echo`'s form."""
     words = _norm(text).split()
     return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
+
+
+def _holds_run(key: str, runs: frozenset[tuple[str, ...]]) -> bool:
+    n = len(next(iter(runs))) if runs else 0
+    words = key.split()
+    return n > 0 and any(run in runs for run in zip(*(words[i:] for i in range(n)), strict=False))
 
 
 def is_echo(sentence: str, scaffold: frozenset[tuple[str, ...]] = frozenset()) -> bool:

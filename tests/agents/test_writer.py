@@ -268,3 +268,12 @@ def test_a_short_sentence_looping_in_one_reply_is_kept_once():
     assert clean("In a bottle. In a bottle. In a bottle. He left.") == "In a bottle. He left."
     # across sections a short sentence may recur
     assert clean("He smiled. They left.", seen="She waved. He smiled.") == "He smiled. They left."
+
+
+def test_a_story_may_name_its_subject_in_the_instructions_words():
+    instruction = "Write a 10000-word adventure story about a voyage across the Pacific on a raft."
+    reply = (
+        "Their voyage across the Pacific on a raft began at dawn. "
+        "Write a 10000-word adventure story about a voyage."
+    )
+    assert clean(reply, quoting=instruction) == "Their voyage across the Pacific on a raft began at dawn."
