@@ -268,6 +268,28 @@ def test_a_json_plan_cut_off_at_the_token_limit_keeps_its_complete_sections():
     assert any("cut off after 2" in r for r in reading.repairs)
 
 
+async def test_running_totals_as_word_counts_are_taken_as_differences():
+    # the 0.5B's plan for a 10,000-word story: each count the total so far
+    counts = [1600, 3200, 4800, 6400, 8000, 9600]
+    reply = json.dumps({"sections": [
+        {"title": f"Leg {i}", "main_point": f"the raft's leg {i} across the Pacific", "words": w}
+        for i, w in enumerate(counts, 1)
+    ]})  # fmt: skip
+    outcome = await _planner(ScriptedLLM(default=reply)).plan(
+        "Write a 10000-word story about a raft on the Pacific."
+    )
+    budgets = [s.words for s in outcome.sections]
+    assert sum(budgets) == 10000 and max(budgets) - min(budgets) <= 1  # equal steps, equal budgets
+    assert outcome.source == "repaired" and any("running totals" in p for p in outcome.problems)
+    # a plan whose counts rise but add up to the length is left as it is
+    rising = "\n".join(f"{i}. Title: Leg {i} - Main Point: the raft leg {i} - Word Count: {w} words"
+                       for i, w in enumerate([150, 200, 300, 400, 450], 1))  # fmt: skip
+    plain = await _planner(ScriptedLLM(default=rising)).plan(
+        "Write a 1500-word story about a raft on the Pacific."
+    )
+    assert [s.words for s in plain.sections] == [150, 200, 300, 400, 450] and plain.source == "model"
+
+
 def plan_text() -> str:
     return "\n".join(
         f"{i}. Title: Part {i} - Main Point: the fox {i} - Word Count: 500 words" for i in range(4)
