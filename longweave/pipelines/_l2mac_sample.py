@@ -162,7 +162,8 @@ class BestOfN:
             if checked.ok:
                 break
         if best_text is None:
-            self.store.delete(target)
+            if self.store.exists(target):  # no candidate could be read: nothing was written
+                self.store.delete(target)
         else:
             self.store.write(target, best_text)
         run.emit(Notice("sampled", index, {"target": target, "scores": draw.scores, "kept": draw.kept}))

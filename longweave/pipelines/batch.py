@@ -324,6 +324,7 @@ def run_many(
             pipeline,
             inputs,
             processes,
+            run_batch=arun_many,
             checkpoint=checkpoint,
             concurrency=concurrency,
             on_event=on_event,

@@ -28,6 +28,7 @@ import asyncio
 import math
 import multiprocessing
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,16 @@ def run_processes(
     inputs: Inputs,
     processes: int,
     *,
+    run_batch: Callable[..., Awaitable[Any]],
     checkpoint: CheckpointTarget,
     concurrency: int,
     on_event: EventHandler | None,
     **options: Any,
 ):
     """Run the batch in this process and `processes` - 1 forked helpers; see `run_many`.
+
+    `run_batch` is the one-process loop (`batch.arun_many`, passed in so this module does not
+    import the one that imports it); every process runs it over the same inputs.
 
     Returns:
         This process's `BatchResult`, with the helpers' usage, words, length scores and
@@ -58,8 +63,6 @@ def run_processes(
     Raises:
         InputError: no checkpoint file or URL to share, or no ``fork`` on this platform.
     """
-    from longweave.pipelines.batch import arun_many
-
     if checkpoint is None:
         checkpoint = getattr(pipeline, "checkpoint", None)
     if checkpoint is None or isinstance(checkpoint, Checkpoint):
@@ -79,7 +82,9 @@ def run_processes(
     context = multiprocessing.get_context("fork")
     messages = context.SimpleQueue()
     helpers = [
-        context.Process(target=_helper, args=(pipeline, inputs, helper_options, messages), daemon=True)
+        context.Process(
+            target=_helper, args=(run_batch, pipeline, inputs, helper_options, messages), daemon=True
+        )
         for _ in range(processes - 1)
     ]
     for helper in helpers:
@@ -95,7 +100,7 @@ def run_processes(
     relay = threading.Thread(target=_relay, args=(messages, emit, len(helpers), outcomes), daemon=True)
     relay.start()
     try:
-        mine = arun_many(
+        mine = run_batch(
             pipeline, inputs, checkpoint=checkpoint, concurrency=per_process, on_event=emit, **options
         )
         summary = run_sync(mine)
@@ -116,10 +121,9 @@ async def _prepare(checkpoint: CheckpointTarget) -> None:
         pass
 
 
-def _helper(pipeline: Pipeline, inputs: Inputs, options: dict, messages) -> None:
+def _helper(run_batch, pipeline: Pipeline, inputs: Inputs, options: dict, messages) -> None:
     """A forked helper: the batch loop on a fresh event loop; sends home ``("event", e)`` per
     item event and, last, ``("done", its BatchResult or its error)``."""
-    from longweave.pipelines.batch import arun_many
 
     def send(event) -> None:
         if isinstance(event, StepStarted | StepDone):
@@ -127,7 +131,7 @@ def _helper(pipeline: Pipeline, inputs: Inputs, options: dict, messages) -> None
 
     outcome: object = "no result"
     try:
-        outcome = asyncio.run(arun_many(pipeline, inputs, on_event=send, **options))
+        outcome = asyncio.run(run_batch(pipeline, inputs, on_event=send, **options))
     except BaseException as exc:  # the parent reports it; the ledger lets others take its items
         outcome = f"{type(exc).__name__}: {exc}"
     finally:

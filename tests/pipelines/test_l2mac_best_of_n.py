@@ -234,3 +234,19 @@ def test_a_test_file_draw_sees_the_modules_not_the_failing_tests_source(tmp_path
         registry=["Write temperature.py", "Write test_temperature.py"],
     )
     assert result.ok and result.files["test_temperature.py"] == right and result.turns == 3
+
+
+def test_a_draw_with_no_readable_candidate_of_a_new_file_fails_the_step_cleanly(tmp_path):
+    # the embedded 270M model's draws for hello.py held no code: nothing to keep, nothing to delete
+    def reply(messages, seed):
+        if asked_for(messages) == "test_words.py":
+            return "I would write the tests like this."
+        if instruction(messages) == "Write words.py":
+            return write("words.py", WORDS)
+        return "ACTION: write_file\npath: test_words.py\n"
+
+    result = L2MAC(Seeded(reply), workdir=tmp_path, samples=2, max_turns_per_step=2, max_repairs=0).run(
+        "words.py with word_count(text), plus pytest tests",
+        registry=["Write words.py", "Write test_words.py"],
+    )
+    assert not result.ok and "test_words.py" not in result.files and result.failures
