@@ -348,7 +348,8 @@ def clean(
     the Pacific on a raft", which the instruction names too). Other headings are dropped unless
     `headings` is set.
     """
-    copied = _word_runs(quoting, max(8, math.ceil(0.6 * len(_norm(quoting).split())))) if quoting else None
+    quote_n = max(8, math.ceil(0.6 * len(_norm(quoting).split())))
+    copied = _word_runs(quoting, quote_n) if quoting else frozenset()
     text = _ECHO_LINE.sub("", _SPECIAL_TOKEN.sub(" ", text or "")).strip()
     text = _COPIED_ENTRY.sub("", _PLAN_LINE.sub("", text))
     if titles:
@@ -367,7 +368,7 @@ def clean(
                 continue
             if is_echo(sentence, scaffold) or _ASSISTANT_TALK.search(sentence):
                 continue
-            if copied and _holds_run(key, copied):
+            if copied and not copied.isdisjoint(_runs(key.split(), quote_n)):
                 continue
             known.add(key)
             mine.add(key)
@@ -423,23 +424,21 @@ def prompt_ngrams(*prompts: PromptTemplate, n: int = ECHO_NGRAM) -> frozenset[tu
         for piece in _sentences(chunk):
             words = _norm(piece).split()
             for k in range(SHORT_ECHO, n):
-                grams.update(tuple(words[i : i + k]) for i in range(len(words) - k + 1))
-        words = _norm(chunk).split()
-        grams.update(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+                grams.update(_runs(words, k))
+        grams.update(_runs(_norm(chunk).split(), n))
     return frozenset(grams)
+
+
+def _runs(words: list[str], n: int):
+    """The `n`-word runs of `words`, as tuples (zip builds them in C: every sentence of every
+    reply is checked, so this is per word)."""
+    return zip(*(words[k:] for k in range(n)), strict=False)
 
 
 @functools.lru_cache(maxsize=64)
 def _word_runs(text: str, n: int) -> frozenset[tuple[str, ...]]:
     """Every `n`-word run of `text` (a writing instruction), in `is_echo`'s form."""
-    words = _norm(text).split()
-    return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
-
-
-def _holds_run(key: str, runs: frozenset[tuple[str, ...]]) -> bool:
-    n = len(next(iter(runs))) if runs else 0
-    words = key.split()
-    return n > 0 and any(run in runs for run in zip(*(words[i:] for i in range(n)), strict=False))
+    return frozenset(_runs(_norm(text).split(), n))
 
 
 def is_echo(sentence: str, scaffold: frozenset[tuple[str, ...]] = frozenset()) -> bool:
@@ -450,8 +449,7 @@ def is_echo(sentence: str, scaffold: frozenset[tuple[str, ...]] = frozenset()) -
     words = sentence_key(sentence).split()
     if SHORT_ECHO <= len(words) < ECHO_NGRAM:
         return tuple(words) in scaffold
-    # zip builds the runs in C: a reply's sentences are all checked, so this is per word
-    return not scaffold.isdisjoint(zip(*(words[k:] for k in range(ECHO_NGRAM)), strict=False))
+    return not scaffold.isdisjoint(_runs(words, ECHO_NGRAM))
 
 
 def plan_lines(text: str) -> list[str]:

@@ -122,12 +122,6 @@ class _Run(PlannedRun):
     user_plan: list[Section] | None
 
 
-def _section_words(asked: int | None, llm: LLM) -> int:
-    if asked is not None:
-        return asked
-    return SMALL_MODEL_SECTION_WORDS if llm.runs_on_cpu else WORDS_PER_SECTION
-
-
 class AgentWrite(PlannedPipeline):
     """Plan-then-write long-form generation (LongWriter's AgentWrite) with bounded context.
 
@@ -212,15 +206,17 @@ class AgentWrite(PlannedPipeline):
         if summarize not in ("auto", "model", "extractive"):
             raise ConfigError(f"summarize must be 'auto', 'model' or 'extractive', not {summarize!r}.")
         chat_model = getattr(self.llm, "uses_chat_template", True)
+        small = self.llm.runs_on_cpu  # a small local model: the defaults below differ for it
         if summarize == "auto":
-            summarize = "model" if chat_model and not self.llm.runs_on_cpu else "extractive"
+            summarize = "model" if chat_model and not small else "extractive"
         if max_plan_repairs is None:
             max_plan_repairs = 1 if chat_model else 0
         self.context = context
         self.context_tokens = context_tokens
-        small = self.llm.runs_on_cpu
         self.tail_tokens = tail_tokens if tail_tokens is not None else (100 if small else 300)
         summary_tokens = summary_tokens if summary_tokens is not None else (150 if small else 400)
+        if section_words is None:
+            section_words = SMALL_MODEL_SECTION_WORDS if small else WORDS_PER_SECTION
         self.checkpoint = checkpoint
         self.planner = Planner(
             self.llm,
@@ -228,7 +224,7 @@ class AgentWrite(PlannedPipeline):
             self.prompt("planner_repair"),
             max_repairs=max_plan_repairs,
             max_section_words=max_section_words,
-            section_words=_section_words(section_words, self.llm),
+            section_words=section_words,
         )
         self.writer = Writer(
             self.llm,
